@@ -1,0 +1,241 @@
+"""The `p2c-upgrade` command line: parse options, call the core, render, map errors to exit codes.
+
+Exit codes (the contract): 0 done; 1 unexpected failure; 2 usage error; 3 blocked by the data;
+4 another run holds the database's upgrade lock.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from . import __version__
+from .db import ENV_URL, Database, mask_secrets, open_database
+from .errors import EXIT_BLOCKED, EXIT_FAILURE, EXIT_OK, P2CError
+from .progress import Progress
+from .registry import STEP_NAMES
+from .render import emit, table, to_json
+
+DEBUG_FLAG = "--debug"
+
+
+class Settings:
+    """Options given before the command; the command's own options win."""
+
+    def __init__(self) -> None:
+        self.db: str | None = None
+        self.schema: str | None = None
+        self.config: str | None = None
+        self.debug = False
+        self.progress = True
+
+
+def _merge(ctx: click.Context, kwargs: dict[str, Any]) -> Settings:
+    base: Settings = ctx.find_object(Settings) or Settings()
+    s = Settings()
+    s.db = kwargs.pop("db", None) or base.db
+    s.schema = kwargs.pop("schema", None) or base.schema
+    s.config = kwargs.pop("config", None) or base.config
+    s.debug = kwargs.pop("debug", False) or base.debug
+    s.progress = kwargs.pop("progress", True) and base.progress
+    return s
+
+
+def common(func: Callable[..., int | None]) -> Callable[..., None]:
+    """Database and output options on every command, and the error boundary."""
+
+    @click.option("--db", "db", metavar="URL", help=f"SQLAlchemy URL of the Sales database (or ${ENV_URL}).")
+    @click.option("--schema", metavar="NAME", help="PostgreSQL schema that holds the Sales tables.")
+    @click.option("--config", metavar="FILE", help="TOML configuration file (sync defaults, value maps, salt).")
+    @click.option("--no-progress", "progress", flag_value=False, default=True, help="No progress bars.")
+    @click.option(DEBUG_FLAG, "debug", is_flag=True, help="Show tracebacks of unexpected failures.")
+    @click.pass_context
+    @functools.wraps(func)
+    def wrapper(ctx: click.Context, **kwargs: Any) -> None:
+        settings = _merge(ctx, kwargs)
+        try:
+            code = func(settings, **kwargs)
+        except P2CError as exc:
+            _fail(settings, exc, exc.message, exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted; run the same command again to resume", err=True)
+            ctx.exit(EXIT_FAILURE)
+        except Exception as exc:  # noqa: BLE001 - the boundary: one line, no traceback
+            _fail(settings, exc, f"unexpected failure: {type(exc).__name__}: {exc}", EXIT_FAILURE)
+        ctx.exit(code or EXIT_OK)
+
+    return wrapper
+
+
+def _fail(settings: Settings, exc: BaseException, message: str, code: int) -> None:
+    secrets = _secrets(settings)
+    if settings.debug:
+        click.echo(mask_secrets("".join(traceback.format_exception(exc)), secrets), err=True)
+    line = mask_secrets(str(message).splitlines()[0] if message else type(exc).__name__, secrets)
+    click.echo(f"error: {line}", err=True)
+    sys.exit(code)
+
+
+def _secrets(settings: Settings) -> list[str]:
+    from .db import parse_url, resolve_url
+
+    try:
+        url = parse_url(resolve_url(settings.db))
+        return [url.password] if url.password else []
+    except P2CError:
+        return []
+
+
+def _open(settings: Settings, *, read_only: bool = False) -> Database:
+    return open_database(settings.db, settings.schema, read_only=read_only)
+
+
+def _config(settings: Settings) -> Any:
+    from .config import load_config
+
+    return load_config(settings.config)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="p2c-upgrade")
+@click.option("--db", "db", metavar="URL", help=f"SQLAlchemy URL of the Sales database (or ${ENV_URL}).")
+@click.option("--schema", metavar="NAME", help="PostgreSQL schema that holds the Sales tables.")
+@click.option("--config", metavar="FILE", help="TOML configuration file.")
+@click.option("--no-progress", "progress", flag_value=False, default=True, help="No progress bars.")
+@click.option(DEBUG_FLAG, "debug", is_flag=True, help="Show tracebacks of unexpected failures.")
+@click.pass_context
+def main(ctx: click.Context, **kwargs: Any) -> None:
+    """The Dynamics 365 Prospect to cash upgrade of Sales data, and the initial sync to F&O.
+
+    \b
+    Steps, in order: prepare, account-numbers, contact-numbers, active-customers,
+    company-is-account, duplicate-account-numbers, initial-sync.
+    Exit codes: 0 done, 1 unexpected failure, 2 usage error, 3 blocked by the data,
+    4 another run holds the database's upgrade lock.
+    """
+    ctx.obj = _merge(ctx, kwargs)
+
+
+@main.command()
+@click.option("--step", "steps", multiple=True, type=click.Choice(STEP_NAMES), help="Only this step (repeatable).")
+@click.option("--batch-size", type=click.IntRange(1, 10_000_000), default=20_000, show_default=True,
+              help="Rows per batch; each batch commits with its progress record.")
+@click.option("--target", metavar="URL|package:DIR", help="Run initial-sync to this target at the end.")
+@click.option("--no-journal", "journal", flag_value=False, default=True,
+              help="Do not record old values in p2c_journal (no undo; for measurements).")
+@click.option("--show-personal-data", is_flag=True, help="Show names in sync errors.")
+@common
+def run(settings: Settings, steps: tuple[str, ...], batch_size: int, target: str | None,
+        journal: bool, show_personal_data: bool) -> int:
+    """Apply the pending steps in order; resumes where a stopped run left off."""
+    from .runner import RunOptions, run_upgrade
+
+    config = _config(settings)
+    db = _open(settings)
+    target = target or getattr(config, "sync_target", None)
+    progress = Progress(enabled=settings.progress)
+    report = run_upgrade(db, RunOptions(
+        steps=list(steps) or None, batch_size=batch_size, journal=journal,
+        salt=getattr(config, "numbers_salt", "") or "", target=target, config=config,
+        show_personal_data=show_personal_data, progress=progress,
+    ))
+    rows = [[o.step, o.state, f"{o.rows_changed:,}", o.batches, f"{o.seconds:.1f}", o.detail or ""]
+            for o in report.outcomes]
+    emit(table(rows, ["step", "state", "rows changed", "batches", "seconds", "detail"]))
+    emit(f"run {report.run_id}: {report.rows_changed:,} rows changed")
+    for reason in report.blocked:
+        emit(f"BLOCKED: {reason}")
+    return EXIT_OK
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@common
+def status(settings: Settings, fmt: str) -> int:
+    """Each step's state, rows changed, times and last error."""
+    from .status import status_document
+
+    doc = status_document(_open(settings, read_only=True))
+    if fmt == "json":
+        emit(to_json(doc))
+        return EXIT_OK
+    rows = [[s["step"], s["state"], f"{s['rows_changed']:,}", s["run_id"] or "",
+             s["started_at"] or "", s["finished_at"] or "", s["error"] or s["detail"] or ""]
+            for s in doc["steps"]]
+    emit(table(rows, ["step", "state", "rows changed", "run", "started", "finished", "detail / error"]))
+    if doc["lock"]["held"]:
+        emit(f"a run is in progress: {doc['lock']['holder']}")
+    return EXIT_OK
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@common
+def verify(settings: Settings, fmt: str) -> int:
+    """Check the upgrade's post-conditions; exit 3 when one fails."""
+    from .status import verify_checks
+
+    checks = verify_checks(_open(settings, read_only=True))
+    failed = [c for c in checks if not c["ok"]]
+    if fmt == "json":
+        emit(to_json({"version": 1, "ok": not failed, "checks": checks}))
+    else:
+        rows = [[c["check"], "ok" if c["ok"] else "FAIL", "; ".join(c["failures"])] for c in checks]
+        emit(table(rows, ["check", "result", "failures"]))
+        emit("all checks pass" if not failed else f"{len(failed)} checks fail")
+    return EXIT_BLOCKED if failed else EXIT_OK
+
+
+@main.command()
+@click.option("--renumber", is_flag=True, help="Keep the oldest record's number in each group; renumber the others.")
+@click.option("--batch-size", type=click.IntRange(1, 10_000_000), default=20_000, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@common
+def duplicates(settings: Settings, renumber: bool, batch_size: int, fmt: str) -> int:
+    """List account numbers that collide as F&O compares them; exit 3 when any do."""
+    from .duplicates import collision_groups
+    from .runner import RunOptions, renumber_duplicates
+
+    if renumber:
+        config = _config(settings)
+        db = _open(settings)
+        report = renumber_duplicates(db, RunOptions(
+            batch_size=batch_size, salt=getattr(config, "numbers_salt", "") or "",
+            progress=Progress(enabled=settings.progress)))
+        emit(f"renumbered {report.rows_changed:,} accounts (run {report.run_id}, journaled); "
+             "the oldest record of each group kept its number")
+    db = _open(settings, read_only=not renumber)
+    with db.engine.connect() as conn:
+        groups = list(collision_groups(conn))
+    if fmt == "json":
+        emit(to_json({"version": 1, "groups": [
+            {"key": g.key, "members": [{"id": m.id, "number": m.number, "createdon": m.createdon,
+                                        "kind": m.kind, "keeps": m.keeps} for m in g.members]}
+            for g in groups]}))
+    elif groups:
+        rows = [[i + 1, m.id, repr(m.number), m.kind, m.createdon,
+                 "keeps" if m.keeps else "renumbered by --renumber"]
+                for i, g in enumerate(groups) for m in g.members]
+        emit(table(rows, ["group", "accountid", "accountnumber", "kind", "createdon", "resolution"]))
+        emit(f"{len(groups)} groups of colliding account numbers block initial-sync; "
+             "resolve with `p2c-upgrade duplicates --renumber`")
+    else:
+        emit("no colliding account numbers")
+    return EXIT_BLOCKED if groups else EXIT_OK
+
+
+@main.command()
+@click.option("--dir", "directory", default="demo-output", show_default=True,
+              type=click.Path(file_okay=False), help="Where the demo databases and package go.")
+@click.option("--accounts", type=click.IntRange(10, 1_000_000), default=2000, show_default=True)
+@common
+def demo(settings: Settings, directory: str, accounts: int) -> int:
+    """Build a sample SQLite Sales database and run the whole upgrade and sync on it."""
+    from .demo import run_demo
+
+    return run_demo(directory, accounts, progress=settings.progress)

@@ -1,0 +1,28 @@
+"""Rendering shared by the commands: tables with tabulate, JSON, and where output goes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+
+def table(rows: list[list[Any]] | list[tuple[Any, ...]], headers: list[str]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def to_json(document: Any) -> str:
+    return json.dumps(document, indent=2, sort_keys=False, default=str, ensure_ascii=False)
+
+
+def emit(text: str, output: str | None = None) -> None:
+    """Write a report to `output` (a file) or stdout."""
+    if not text.endswith("\n"):
+        text += "\n"
+    if output and output != "-":
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)

@@ -1,0 +1,118 @@
+-- Number assignment for account.accountnumber and contact.msdynce_contactnumber.
+-- {table}, {pk}, {col} are the job's table, primary key and number column.
+-- Numbers: PREFIX-NNNNN-SUFFIX, NNNNN the sequence number padded to at least five digits
+-- (lpad would truncate past 99999), SUFFIX from md5(salt || key) mapped into A-Z0-9.
+
+-- name: pending
+-- Records without a number (NULL or blank), oldest first; undated records last.
+SELECT row_number() OVER (ORDER BY t.createdon ASC NULLS LAST, t.{pk}) AS k,
+       t.{pk} AS id, t.{col} AS old
+FROM {table} t
+WHERE t.{col} IS NULL OR btrim(t.{col}, CAST(:ws AS text)) = ''
+
+-- name: duplicates
+-- Accounts that must give up their number: every member of a colliding group (F&O key:
+-- case- and accent-insensitive, trailing spaces ignored) but the oldest.
+SELECT row_number() OVER (ORDER BY r.createdon ASC NULLS LAST, r.id) AS k, r.id, r.old
+FROM (
+    SELECT accountid AS id, accountnumber AS old, createdon,
+           row_number() OVER (PARTITION BY fk ORDER BY createdon ASC NULLS LAST, accountid) AS rank,
+           count(*) OVER (PARTITION BY fk) AS size
+    FROM (
+        SELECT accountid, accountnumber, createdon,
+               rtrim(translate(accountnumber, CAST(:fold_from AS text), CAST(:fold_to AS text)), ' ') AS fk
+        FROM account
+        WHERE accountnumber IS NOT NULL AND btrim(accountnumber, CAST(:ws AS text)) <> ''
+    ) keyed
+) r
+WHERE r.size > 1 AND r.rank > 1
+
+-- name: reserved
+-- Sequence numbers already taken by existing values that look generated (PREFIX-<digits>-...,
+-- compared as F&O compares): a generated number never repeats one of them.
+SELECT DISTINCT CAST(m AS bigint) AS r
+FROM (
+    SELECT substring(rtrim(translate(t.{col}, CAST(:fold_from AS text), CAST(:fold_to AS text)), ' ')
+                     FROM CAST(:seq_pattern AS text)) AS m
+    FROM {table} t
+    WHERE t.{col} IS NOT NULL
+) s
+WHERE m IS NOT NULL
+
+-- name: assign
+-- The numbers for queue entries lo < k <= hi that still hold the value they were queued with.
+-- The j-th of them gets the j-th free sequence number from :start (free: not reserved).
+WITH b AS (
+    SELECT q.id, q.old, row_number() OVER (ORDER BY q.k) AS j
+    FROM p2c_work_queue q
+    JOIN {table} t ON t.{pk} = q.id
+    WHERE q.k > :lo AND q.k <= :hi AND t.{col} IS NOT DISTINCT FROM q.old
+), f AS (
+    SELECT r - :start - (row_number() OVER (ORDER BY r) - 1) AS f
+    FROM p2c_work_reserved
+    WHERE r >= :start
+), n AS (
+    SELECT b.id, b.old, b.j, :start + b.j - 1 + (SELECT count(*) FROM f WHERE f.f < b.j) AS n,
+           decode(md5(CAST(:salt AS text) || CAST(b.id AS text)), 'hex') AS h
+    FROM b
+)
+SELECT n.id, n.old, n.n,
+       CAST(:prefix AS text) || '-'
+       || CASE WHEN n.n < 100000 THEN lpad(CAST(n.n AS text), 5, '0') ELSE CAST(n.n AS text) END
+       || '-'
+       || left(
+            substr(:alphabet, get_byte(n.h, 0) % 36 + 1, 1) || substr(:alphabet, get_byte(n.h, 1) % 36 + 1, 1)
+         || substr(:alphabet, get_byte(n.h, 2) % 36 + 1, 1) || substr(:alphabet, get_byte(n.h, 3) % 36 + 1, 1)
+         || substr(:alphabet, get_byte(n.h, 4) % 36 + 1, 1) || substr(:alphabet, get_byte(n.h, 5) % 36 + 1, 1)
+         || substr(:alphabet, get_byte(n.h, 6) % 36 + 1, 1) || substr(:alphabet, get_byte(n.h, 7) % 36 + 1, 1)
+         || substr(:alphabet, get_byte(n.h, 8) % 36 + 1, 1) || substr(:alphabet, get_byte(n.h, 9) % 36 + 1, 1)
+         || substr(:alphabet, get_byte(n.h, 10) % 36 + 1, 1) || substr(:alphabet, get_byte(n.h, 11) % 36 + 1, 1)
+         || substr(:alphabet, get_byte(n.h, 12) % 36 + 1, 1) || substr(:alphabet, get_byte(n.h, 13) % 36 + 1, 1)
+         || substr(:alphabet, get_byte(n.h, 14) % 36 + 1, 1) || substr(:alphabet, get_byte(n.h, 15) % 36 + 1, 1),
+          :suffix_length) AS new
+FROM n
+
+-- name: make_queue
+CREATE TEMPORARY TABLE p2c_work_queue AS {select}
+
+-- name: index_queue
+CREATE UNIQUE INDEX p2c_work_queue_k ON p2c_work_queue (k)
+
+-- name: analyze_queue
+ANALYZE p2c_work_queue
+
+-- name: make_reserved
+CREATE TEMPORARY TABLE p2c_work_reserved AS {select}
+
+-- name: make_batch
+CREATE TEMPORARY TABLE p2c_work_batch AS {select}
+
+-- name: drop_batch
+DROP TABLE IF EXISTS p2c_work_batch
+
+-- name: drop_work
+DROP TABLE IF EXISTS p2c_work_queue, p2c_work_reserved, p2c_work_batch
+
+-- name: queue_size
+SELECT count(*) FROM p2c_work_queue
+
+-- name: lock_sequence
+SELECT msdynce_prefix, msdynce_numbersequence, msdynce_suffixlength
+FROM msdynce_p2cautonumber WHERE msdynce_entityname = :entity
+FOR UPDATE
+
+-- name: batch_stats
+SELECT count(*), max(n), max(length(new)) FROM p2c_work_batch
+
+-- name: journal_batch
+INSERT INTO p2c_journal (run_id, step, tbl, record_id, col, old_value, new_value)
+SELECT :run_id, :step, :tbl, CAST(b.id AS text), :colname, b.old, b.new FROM p2c_work_batch b
+
+-- name: apply_batch
+UPDATE {table} t SET {col} = b.new
+FROM p2c_work_batch b
+WHERE t.{pk} = b.id AND t.{col} IS NOT DISTINCT FROM b.old
+
+-- name: advance_sequence
+UPDATE msdynce_p2cautonumber SET msdynce_numbersequence = :next
+WHERE msdynce_entityname = :entity AND msdynce_numbersequence = :start

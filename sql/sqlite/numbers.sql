@@ -1,0 +1,97 @@
+-- Number assignment for account.accountnumber and contact.msdynce_contactnumber (SQLite).
+-- {table}, {pk}, {col} are the job's table, primary key and number column.
+-- p2c_fold(x), p2c_seqpart(folded, prefix) and p2c_suffix(key, salt, length) are registered by
+-- p2c-upgrade on every connection (p2c_upgrade/db.py); printf('%05d') pads without truncating.
+
+-- name: pending
+-- Records without a number (NULL or blank), oldest first; undated records last.
+SELECT row_number() OVER (ORDER BY t.createdon IS NULL, t.createdon, t.{pk}) AS k,
+       t.{pk} AS id, t.{col} AS old
+FROM {table} t
+WHERE t.{col} IS NULL OR trim(t.{col}, :ws) = ''
+
+-- name: duplicates
+-- Accounts that must give up their number: every member of a colliding group (F&O key:
+-- case- and accent-insensitive, trailing spaces ignored) but the oldest.
+SELECT row_number() OVER (ORDER BY r.createdon IS NULL, r.createdon, r.id) AS k, r.id, r.old
+FROM (
+    SELECT accountid AS id, accountnumber AS old, createdon,
+           row_number() OVER (PARTITION BY fk ORDER BY createdon IS NULL, createdon, accountid) AS rank,
+           count(*) OVER (PARTITION BY fk) AS size
+    FROM (
+        SELECT accountid, accountnumber, createdon, p2c_fold(accountnumber) AS fk
+        FROM account
+        WHERE accountnumber IS NOT NULL AND trim(accountnumber, :ws) <> ''
+    ) keyed
+) r
+WHERE r.size > 1 AND r.rank > 1
+
+-- name: reserved
+-- Sequence numbers already taken by existing values that look generated (PREFIX-<digits>-...,
+-- compared as F&O compares): a generated number never repeats one of them.
+SELECT DISTINCT r FROM (SELECT p2c_seqpart(t.{col}, :prefix) AS r FROM {table} t) s
+WHERE r IS NOT NULL
+
+-- name: assign
+-- The numbers for queue entries lo < k <= hi that still hold the value they were queued with.
+-- The j-th of them gets the j-th free sequence number from :start (free: not reserved).
+WITH b AS (
+    SELECT q.id, q.old, row_number() OVER (ORDER BY q.k) AS j
+    FROM p2c_work_queue q
+    JOIN {table} t ON t.{pk} = q.id
+    WHERE q.k > :lo AND q.k <= :hi AND t.{col} IS q.old
+), f AS (
+    SELECT r - :start - (row_number() OVER (ORDER BY r) - 1) AS f
+    FROM p2c_work_reserved
+    WHERE r >= :start
+), n AS (
+    SELECT b.id, b.old, b.j, :start + b.j - 1 + (SELECT count(*) FROM f WHERE f.f < b.j) AS n
+    FROM b
+)
+SELECT n.id, n.old, n.n,
+       :prefix || '-' || printf('%05d', n.n) || '-' || p2c_suffix(n.id, :salt, :suffix_length) AS new
+FROM n
+
+-- name: make_queue
+CREATE TEMPORARY TABLE p2c_work_queue (k INTEGER PRIMARY KEY, id, old)
+
+-- name: fill_queue
+INSERT INTO p2c_work_queue (k, id, old) {select}
+
+-- name: make_reserved
+CREATE TEMPORARY TABLE p2c_work_reserved AS {select}
+
+-- name: make_batch
+CREATE TEMPORARY TABLE p2c_work_batch AS {select}
+
+-- name: drop_batch
+DROP TABLE IF EXISTS temp.p2c_work_batch
+
+-- name: drop_queue
+DROP TABLE IF EXISTS temp.p2c_work_queue
+
+-- name: drop_reserved
+DROP TABLE IF EXISTS temp.p2c_work_reserved
+
+-- name: queue_size
+SELECT count(*) FROM p2c_work_queue
+
+-- name: lock_sequence
+SELECT msdynce_prefix, msdynce_numbersequence, msdynce_suffixlength
+FROM msdynce_p2cautonumber WHERE msdynce_entityname = :entity
+
+-- name: batch_stats
+SELECT count(*), max(n), max(length(new)) FROM p2c_work_batch
+
+-- name: journal_batch
+INSERT INTO p2c_journal (run_id, step, tbl, record_id, col, old_value, new_value)
+SELECT :run_id, :step, :tbl, CAST(b.id AS TEXT), :colname, b.old, b.new FROM p2c_work_batch b
+
+-- name: apply_batch
+UPDATE {table} SET {col} = b.new
+FROM p2c_work_batch b
+WHERE {table}.{pk} = b.id AND {table}.{col} IS b.old
+
+-- name: advance_sequence
+UPDATE msdynce_p2cautonumber SET msdynce_numbersequence = :next
+WHERE msdynce_entityname = :entity AND msdynce_numbersequence = :start
