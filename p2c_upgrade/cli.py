@@ -239,3 +239,93 @@ def demo(settings: Settings, directory: str, accounts: int) -> int:
     from .demo import run_demo
 
     return run_demo(directory, accounts, progress=settings.progress)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "html", "csv"]),
+              default="table", show_default=True)
+@click.option("--output", metavar="FILE", help="Write the report to FILE instead of stdout.")
+@click.option("--show-personal-data", is_flag=True, help="Show names in examples.")
+@common
+def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: bool) -> int:
+    """The dry-run report: what every pending step would change; writes nothing.
+
+    Exit 0 when nothing blocks the upgrade, 3 when a blocker exists (listed first).
+    """
+    from .plan import build_plan, write_report
+
+    config = _config(settings)
+    db = _open(settings, read_only=True)
+    report = build_plan(db, config, show_personal_data=show_personal_data)
+    if output and output != "-":
+        with open(output, "w", encoding="utf-8", newline="") as out:
+            write_report(report, fmt, out)
+        click.echo(f"plan written to {output}", err=True)
+    else:
+        write_report(report, fmt, sys.stdout)
+    return EXIT_BLOCKED if report.has_blockers else EXIT_OK
+
+
+@main.command()
+@click.option("--target", metavar="URL|package:DIR", help="A database for the F&O entities, or package:DIR.")
+@click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=5000, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--show-personal-data", is_flag=True, help="Show names in sync errors.")
+@common
+def sync(settings: Settings, target: str | None, batch_size: int, fmt: str,
+         show_personal_data: bool) -> int:
+    """The initial full sync to F&O; a rerun retries what did not sync.
+
+    Exit 0 when every selected record synchronized, 3 while duplicate account numbers exist
+    (nothing is written) or when records failed on their data (they are listed).
+    """
+    from .errors import UsageError
+    from .sync import run_sync
+
+    config = _config(settings)
+    target = target or getattr(config, "sync_target", None)
+    if not target:
+        raise UsageError("no target: give --target URL or --target package:DIR "
+                         "(or [sync] target in the configuration file)")
+    db = _open(settings)
+    summary = run_sync(db, target, config, batch_size=batch_size,
+                       progress=Progress(enabled=settings.progress),
+                       show_personal_data=show_personal_data)
+    if fmt == "json":
+        emit(to_json(summary.to_dict()))
+    else:
+        headers, rows = summary.table()
+        emit(table(rows, headers))
+        for line in summary.notes():
+            emit(line)
+    return summary.exit_code
+
+
+@main.command()
+@click.option("--run", "run_id", type=int, help="Undo everything this run changed.")
+@click.option("--step", "step_name", metavar="NAME", help="Undo what this step changed (latest runs first).")
+@click.option("--dry-run", is_flag=True, help="Show what undo would restore; write nothing.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@common
+def undo(settings: Settings, run_id: int | None, step_name: str | None, dry_run: bool,
+         fmt: str) -> int:
+    """Restore the old values recorded in the change journal, newest first.
+
+    A value changed since by someone else is left alone and reported as a conflict (exit 3).
+    """
+    from .errors import UsageError
+    from .undo import undo_changes
+
+    if (run_id is None) == (step_name is None):
+        raise UsageError("give exactly one of --run ID or --step NAME")
+    db = _open(settings, read_only=dry_run)
+    result = undo_changes(db, run_id=run_id, step=step_name, dry_run=dry_run,
+                          progress=Progress(enabled=settings.progress))
+    if fmt == "json":
+        emit(to_json(result.to_dict()))
+    else:
+        headers, rows = result.table()
+        emit(table(rows, headers))
+        for line in result.notes():
+            emit(line)
+    return result.exit_code

@@ -16,10 +16,10 @@ from . import faults, ledger
 from .db import Database, translate_errors
 from .errors import BlockedError, P2CError
 from .lock import UpgradeLock
+from .numbers import ACCOUNT_RENUMBER
 from .progress import NullProgress, Progress
 from .registry import select_steps
 from .schema import P2C_COLUMNS, check_sales_schema, existing_columns
-from .numbers import ACCOUNT_RENUMBER
 from .steps.base import Step, StepContext
 from .steps.numbers_step import NumberingStep
 

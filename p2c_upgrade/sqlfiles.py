@@ -28,7 +28,7 @@ def sql_dir() -> Path:
     raise P2CError("the SQL files of p2c-upgrade are missing (sql/ beside the package)")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(dialect: str, filename: str) -> dict[str, str]:
     path = sql_dir() / dialect / f"{filename}.sql"
     text = path.read_text(encoding="utf-8")

@@ -10,7 +10,13 @@ from sqlalchemy.engine import Connection
 
 from .. import sqlfiles
 from ..db import Database
-from ..schema import AUTONUMBER_ROWS, AUTONUMBER_TABLE, DOCUMENT_TABLES, P2C_COLUMNS, existing_columns
+from ..schema import (
+    AUTONUMBER_ROWS,
+    AUTONUMBER_TABLE,
+    DOCUMENT_TABLES,
+    P2C_COLUMNS,
+    existing_columns,
+)
 from .base import BatchResult, StepContext
 
 

@@ -22,8 +22,8 @@ CREATE TABLE IF NOT EXISTS msdynce_p2cautonumber (
 -- The sequences of the upgrade package: ('account','ACC',1000,6) and ('contact','CON',1000,6).
 -- An existing row (say, a sequence already at 5000) is kept as it is.
 INSERT INTO msdynce_p2cautonumber (msdynce_entityname, msdynce_prefix, msdynce_numbersequence, msdynce_suffixlength)
-SELECT :entity, :prefix, :start, :suffix_length
-WHERE NOT EXISTS (SELECT 1 FROM msdynce_p2cautonumber WHERE msdynce_entityname = :entity)
+SELECT CAST(:entity AS varchar), CAST(:prefix AS varchar), CAST(:start AS integer), CAST(:suffix_length AS integer)
+WHERE NOT EXISTS (SELECT 1 FROM msdynce_p2cautonumber WHERE msdynce_entityname = CAST(:entity AS varchar))
 
 -- name: index_customerid
 -- active-customers looks up each contact in the three document tables by customerid.
