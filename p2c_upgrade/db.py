@@ -46,6 +46,8 @@ class Database:
     schema: str | None
     read_only: bool
     secrets: list[str] = field(default_factory=list)
+    #: the SQLite file (also when the URL was rewritten for read-only mode)
+    path: Path | None = None
 
     @property
     def dialect(self) -> str:
@@ -61,9 +63,7 @@ class Database:
 
     @property
     def sqlite_path(self) -> Path | None:
-        if self.dialect != "sqlite" or not self.url.database or self.url.database == ":memory:":
-            return None
-        return Path(self.url.database).resolve()
+        return self.path
 
     def mask(self, text: str) -> str:
         return mask_secrets(text, self.secrets)
@@ -96,9 +96,7 @@ def parse_url(url: str) -> URL:
     except ArgumentError:
         raise UsageError(f"not a database URL: {mask_secrets(url, [])}") from None
     backend = parsed.get_backend_name()
-    if backend == "postgresql" and parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    elif backend == "postgres":
+    if backend == "postgresql" and parsed.drivername in ("postgresql", "postgres") or backend == "postgres":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise UsageError(
@@ -120,6 +118,7 @@ def open_database(
     secrets = [parsed.password] if parsed.password else []
     backend = parsed.get_backend_name()
     connect_args: dict[str, Any] = {}
+    sqlite_file: Path | None = None
     if backend == "sqlite":
         if schema:
             raise UsageError("--schema applies to PostgreSQL only")
@@ -127,6 +126,7 @@ def open_database(
         if path and path != ":memory:":
             if must_exist and not Path(path).exists():
                 raise P2CError(f"SQLite database not found: {path}")
+            sqlite_file = Path(path).resolve()
             if read_only:
                 parsed = parsed.set(
                     database=f"file:{Path(path).resolve()}?mode=ro", query={"uri": "true"}
@@ -145,16 +145,16 @@ def open_database(
         engine = sa.create_engine(parsed, connect_args=connect_args)
     except (NoSuchModuleError, ArgumentError) as exc:
         raise UsageError(mask_secrets(f"cannot use database URL: {exc}", secrets)) from None
-    db = Database(engine=engine, url=parsed, schema=schema, read_only=read_only, secrets=secrets)
+    db = Database(engine=engine, url=parsed, schema=schema, read_only=read_only, secrets=secrets,
+                  path=sqlite_file)
     _install_events(db)
-    with translate_errors(db):
-        with engine.connect() as conn:
-            if db.is_postgres and schema:
-                found = conn.execute(
-                    sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
-                ).scalar()
-                if not found:
-                    raise P2CError(f"schema {schema!r} does not exist in the database")
+    with translate_errors(db), engine.connect() as conn:
+        if db.is_postgres and schema:
+            found = conn.execute(
+                sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
+            ).scalar()
+            if not found:
+                raise P2CError(f"schema {schema!r} does not exist in the database")
     return db
 
 

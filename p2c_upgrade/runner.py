@@ -120,7 +120,9 @@ def _execute(db: Database, conn: Connection, run_id: int, step: Step, options: R
             if missing:
                 raise P2CError(f"step {name} needs the P2C columns {', '.join(missing)}: "
                                "run the prepare step first")
-        cursor = ledger.resume_cursor(conn, name)
+        # Key-range steps continue after the last committed range of an interrupted execution;
+        # queue-based steps rebuild their queue from what is still to do and start at its head.
+        cursor = ledger.resume_cursor(conn, name) if step.resumes_from_cursor else None
         ledger.start_step(conn, run_id, name)
     rows = batches = 0
     detail: str | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,8 +86,9 @@ def sqlite_db(tmp_path: Path) -> Iterator[SalesDb]:
     yield db
 
 
-@pytest.fixture
-def pg_db() -> Iterator[SalesDb]:
+@contextmanager
+def pg_schema() -> Iterator[SalesDb]:
+    """A fresh PostgreSQL schema with empty Sales tables, dropped afterwards."""
     require_pg()
     schema = f"p2c_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL)
@@ -102,6 +104,27 @@ def pg_db() -> Iterator[SalesDb]:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_db() -> Iterator[SalesDb]:
+    with pg_schema() as db:
+        yield db
+
+
+@pytest.fixture
+def second_db(sales_db: SalesDb, tmp_path: Path) -> Iterator[SalesDb]:
+    """Another fresh database of the same kind as `sales_db` (a reference to compare with)."""
+    if sales_db.kind == "sqlite":
+        path = tmp_path / "reference.db"
+        db = SalesDb("sqlite", f"sqlite:///{path}", None, path)
+        engine = db.engine()
+        sales_metadata().create_all(engine)
+        engine.dispose()
+        yield db
+    else:
+        with pg_schema() as db:
+            yield db
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

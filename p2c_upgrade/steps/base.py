@@ -55,6 +55,8 @@ class Step(Protocol):
     summary: str
     #: the progress bar's unit of work ("rows" scanned or changed)
     needs_p2c_columns: bool
+    #: whether an interrupted execution's ledger cursor is where the next one starts
+    resumes_from_cursor: bool
 
     def begin(self, ctx: StepContext, cursor: str | None) -> int | None:
         """Prepare an execution (may build temp work tables); returns the work total if known."""

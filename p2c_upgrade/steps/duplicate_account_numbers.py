@@ -17,6 +17,7 @@ class DuplicateGateStep:
     name = "duplicate-account-numbers"
     summary = "block initial-sync while account numbers collide as F&O compares them"
     needs_p2c_columns = False
+    resumes_from_cursor = False
 
     def begin(self, ctx: StepContext, cursor: str | None) -> int | None:
         return None

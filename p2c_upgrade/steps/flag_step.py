@@ -13,6 +13,7 @@ from .base import BatchResult, StepContext
 
 class FlagStep:
     needs_p2c_columns = True
+    resumes_from_cursor = True
 
     def __init__(self, name: str, summary: str, sql_name: str) -> None:
         self.name = name

@@ -22,6 +22,7 @@ class InitialSyncStep:
     name = "initial-sync"
     summary = "the initial full sync to the configured target, tasks in dependency order"
     needs_p2c_columns = True
+    resumes_from_cursor = False
     #: the sync commits its own batches on its own connections
     own_transactions = True
 

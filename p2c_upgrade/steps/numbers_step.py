@@ -12,6 +12,7 @@ from .base import BatchResult, StepContext, common_params
 
 class NumberingStep:
     needs_p2c_columns = True
+    resumes_from_cursor = False
 
     def __init__(self, name: str, summary: str, job: NumberJob) -> None:
         self.name = name

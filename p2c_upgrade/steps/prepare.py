@@ -33,6 +33,7 @@ class PrepareStep:
     name = "prepare"
     summary = "add the P2C columns, the number-sequence table and its two rows where missing"
     needs_p2c_columns = False
+    resumes_from_cursor = False
 
     def begin(self, ctx: StepContext, cursor: str | None) -> int | None:
         return None
