@@ -125,9 +125,10 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
             name = field_name(raw, key, known)
             if not isinstance(value, str):
                 raise fail(f"{key}.{raw} must be a string (\"\" removes the default)")
-            if name in country_fields and value.strip():
-                if iso_lookup(value, cfg.country_codes) is None:
-                    raise fail(f"{key}.{raw} = {value!r} is not an ISO 3166 country code")
+            bad_country = name in country_fields and value.strip() \
+                and iso_lookup(value, cfg.country_codes) is None
+            if bad_country:
+                raise fail(f"{key}.{raw} = {value!r} is not an ISO 3166 country code")
             out[name] = value
         return out
 

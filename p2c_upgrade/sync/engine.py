@@ -1,0 +1,219 @@
+"""The initial full sync: tasks in dependency order, records in key batches, state per record.
+
+Per batch: read up to `batch_size` records with their state (one query), map and validate them
+in Python, skip those whose fingerprint is unchanged since they last synchronized, check keys
+against records already written, upsert the rest into the target (one transaction there), then
+record every outcome in the Sales database (one transaction here). Memory holds one batch.
+
+A kill between the two commits is safe: the rerun re-maps the record, finds the target row
+equal and records it as synchronized. Fault injection, for tests only (`p2c_upgrade.faults`,
+`P2C_FAULT_KILL=sync:<point>:<n>`): `before-commit` fires after the target commit and before the state commit,
+`after-commit` after both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from .. import faults
+from ..config import DEFAULT_BATCH_SIZE, Config
+from ..db import Database, translate_errors
+from ..errors import P2CError
+from ..progress import NullProgress, Progress
+from . import source, state
+from .mapping import Failure, Mapped, Mapper, text
+from .summary import SyncSummary, TaskSummary
+from .targets import Target, TargetRow, open_target
+from .templates import TaskPlan, plan_tasks
+
+STEP = "sync"  # fault-injection name: P2C_FAULT_KILL=sync:before-commit:N
+
+
+def run_sync(
+    db: Database,
+    target: str,
+    config: Config,
+    *,
+    run_id: int | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Progress | None = None,
+    show_personal_data: bool = False,
+) -> SyncSummary:
+    """Synchronize accounts and contacts to `target`; raises BlockedError (nothing written)
+    while account numbers collide, P2CError when the upgrade has not run."""
+    if db.read_only:
+        raise P2CError("the database is opened read-only: the sync records its state in it")
+    if batch_size < 1:
+        raise P2CError("the batch size must be at least 1")
+    progress = progress or NullProgress()
+    started = time.perf_counter()
+    plans = plan_tasks(config)
+    with translate_errors(db):
+        with db.engine.connect() as conn:
+            tables = source.reflect(conn, {p.template.source for p in plans} | {"account"})
+            source.check_columns(tables, plans)
+            source.check_duplicates(conn)
+        state.ensure_tables(db)
+    tgt = open_target(target, package_max_rows=config.package_max_rows,
+                      description="P2C initial sync")
+    try:
+        summary = SyncSummary(target=tgt.description, target_kind=tgt.kind, run_id=run_id,
+                              organization_id=plans[0].organization_id if plans else "")
+        with translate_errors(db):
+            summary.sync_run_id = state.start_run(db, tgt.description, tgt.target_id, run_id)
+        try:
+            _run(db, tgt, plans, tables, config, summary, batch_size, progress,
+                 show_personal_data)
+        except BaseException:
+            with translate_errors(db):
+                state.finish_run(db, summary.sync_run_id, "failed", None, None)
+            raise
+        summary.seconds = time.perf_counter() - started
+        with translate_errors(db):
+            state.finish_run(db, summary.sync_run_id,
+                             "done" if summary.exit_code == 0 else "incomplete",
+                             summary.exit_code, summary.to_dict())
+        return summary
+    finally:
+        tgt.close()
+
+
+def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any],
+         config: Config, summary: SyncSummary, batch_size: int, progress: Progress,
+         show_personal_data: bool) -> None:
+    changed = False
+    first_contact_task = next((p.task for p in plans if p.template.source == "contact"), None)
+    for plan in plans:
+        ts = TaskSummary(plan.task, plan.template.template, plan.entity.display_name)
+        summary.tasks.append(ts)
+        started = time.perf_counter()
+        with translate_errors(db), db.engine.connect() as conn:
+            total = source.count_selected(conn, plan, tables)
+            if plan.task == first_contact_task:
+                for reason, n in source.unselected_contacts(conn, plans, tables).items():
+                    ts.skipped += n
+                    ts.skipped_reasons[reason] += n
+        runner = _TaskRun(db, tgt, plan, tables, config, ts, show_personal_data)
+        runner.sync_run_id = summary.sync_run_id
+        with progress.bar(total=total, desc=plan.task, unit="records") as bar:
+            after: Any = None
+            while True:
+                with translate_errors(db), db.engine.connect() as conn:
+                    rows = conn.execute(
+                        source.batch_query(plan, tables, tgt.target_id, after, batch_size)
+                    ).mappings().all()
+                if not rows:
+                    break
+                after = rows[-1][plan.template.id_column]
+                changed = runner.batch(rows) or changed
+                bar.update(len(rows))
+        ts.seconds = time.perf_counter() - started
+        progress.log(f"{plan.task}: {ts.selected:,} selected, {ts.inserted:,} inserted, "
+                     f"{ts.updated:,} updated, {ts.unchanged:,} unchanged, {ts.failed:,} failed")
+    columns: dict[str, tuple[str, ...]] = {}
+    for plan in plans:
+        have = set(columns.get(plan.entity.name, ())) | set(plan.field_names)
+        columns[plan.entity.name] = tuple(f for f in plan.entity.fields if f in have)
+    summary.output = tgt.finish(columns, changed)
+
+
+class _TaskRun:
+    """One task's batches: outcome counting and the state rows to record."""
+
+    def __init__(self, db: Database, tgt: Target, plan: TaskPlan, tables: dict[str, Any],
+                 config: Config, ts: TaskSummary, show_personal_data: bool) -> None:
+        self.db = db
+        self.tgt = tgt
+        self.plan = plan
+        self.ts = ts
+        self.mapper = Mapper(plan, config.country_codes)
+        self.limit = config.listed_failures
+        self.show = show_personal_data
+        self.sync_run_id: int | None = None
+
+    def batch(self, rows: list[Mapping[str, Any]]) -> bool:
+        """Process one key batch; True when the target changed."""
+        t = self.plan.template
+        records: list[dict[str, Any]] = []
+        writes: list[tuple[Mapping[str, Any], str, Mapped]] = []
+        for row in rows:
+            self.ts.selected += 1
+            sid = str(row[t.id_column])
+            result = self.mapper.map(row)
+            if isinstance(result, Failure):
+                self._failed(row, sid, result, records)
+            elif row["state_status"] == state.SYNCED \
+                    and row["state_fingerprint"] == result.fingerprint:
+                self.ts.unchanged += 1
+            else:
+                writes.append((row, sid, result))
+        changed = False
+        if writes:
+            writes = self._drop_key_conflicts(writes, records)
+        if writes:
+            counts = self.tgt.upsert(self.plan.entity, self.plan.field_names, [
+                TargetRow(m.key_fold, m.values, self.plan.task, sid) for _, sid, m in writes
+            ])
+            self.ts.inserted += counts.inserted
+            self.ts.updated += counts.updated
+            self.ts.unchanged += counts.unchanged
+            changed = bool(counts.inserted or counts.updated)
+            for row, sid, m in writes:
+                records.append(self._record(row, sid, state.SYNCED, key=m.key, fold=m.key_fold,
+                                            fingerprint=m.fingerprint))
+        faults.checkpoint(STEP, "before-commit")
+        if records:
+            with translate_errors(self.db), self.db.engine.begin() as conn:
+                state.write_records(conn, records)
+        faults.checkpoint(STEP, "after-commit")
+        return changed
+
+    def _drop_key_conflicts(self, writes: list[tuple[Mapping[str, Any], str, Mapped]],
+                            records: list[dict[str, Any]]
+                            ) -> list[tuple[Mapping[str, Any], str, Mapped]]:
+        """A key already written for another record (any task of the entity) is a failure:
+        an upsert would silently overwrite that record in F&O."""
+        folds = sorted({m.key_fold for _, _, m in writes})
+        with translate_errors(self.db), self.db.engine.connect() as conn:
+            holders = state.key_holders(conn, self.tgt.target_id, self.plan.entity.name, folds)
+        keep: list[tuple[Mapping[str, Any], str, Mapped]] = []
+        for row, sid, m in writes:
+            holder = holders.get(m.key_fold)
+            if holder is not None and holder != (self.plan.task, sid):
+                other_task, other_id = holder
+                self._failed(row, sid, Failure(
+                    "key_conflict", f"{self.plan.entity.key} {m.key!r} is already used by "
+                    f"{other_task} record {other_id}"), records)
+                continue
+            holders[m.key_fold] = (self.plan.task, sid)
+            keep.append((row, sid, m))
+        return keep
+
+    def _failed(self, row: Mapping[str, Any], sid: str, failure: Failure,
+                records: list[dict[str, Any]]) -> None:
+        t = self.plan.template
+        entry: dict[str, Any] = {"id": sid, "number": text(row[t.number_column]),
+                                 "reason": failure.reason, "detail": failure.detail}
+        if self.show:
+            entry["name"] = " ".join(v for v in (text(row[c]) for c in t.name_columns) if v)
+        self.ts.add_failure(entry, self.limit)
+        if (row["state_status"], row["state_reason"], row["state_detail"]) != \
+                (state.FAILED, failure.reason, failure.detail[:400]):
+            # The key it was last written under stays: the target still holds that row.
+            records.append(self._record(row, sid, state.FAILED, key=row["state_key_value"],
+                                        fold=row["state_key_fold"], reason=failure.reason,
+                                        detail=failure.detail[:400]))
+
+    def _record(self, row: Mapping[str, Any], sid: str, status: str, *, key: str | None,
+                fold: str | None, fingerprint: str | None = None, reason: str | None = None,
+                detail: str | None = None) -> dict[str, Any]:
+        number = text(row[self.plan.template.number_column])
+        return {
+            "target_id": self.tgt.target_id, "task": self.plan.task, "source_id": sid,
+            "entity": self.plan.entity.name, "status": status, "key_value": key,
+            "key_fold": fold, "fingerprint": fingerprint, "reason": reason, "detail": detail,
+            "number": number[:64] if number else None, "sync_run_id": self.sync_run_id,
+            "updated_at": state.now(),
+        }

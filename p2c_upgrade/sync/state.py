@@ -1,0 +1,156 @@
+"""Per-record sync state in the Sales database: what each record became, for which target.
+
+`p2c_sync_record` holds one row per (target, task, Sales record): synced with the key it was
+written under and a fingerprint of the row, or failed with its reason. A rerun re-maps every
+record but writes only those whose fingerprint differs, that failed, or were never reached.
+`p2c_sync_run` keeps each sync's summary for `status`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from ..db import Database
+
+RECORD_TABLE = "p2c_sync_record"
+RUN_TABLE = "p2c_sync_run"
+
+SYNCED = "synced"
+FAILED = "failed"
+
+_md = sa.MetaData()
+records = sa.Table(
+    RECORD_TABLE, _md,
+    sa.Column("target_id", sa.String(36), primary_key=True),
+    sa.Column("task", sa.String(40), primary_key=True),
+    sa.Column("source_id", sa.String(64), primary_key=True),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("key_value", sa.String(64)),
+    sa.Column("key_fold", sa.String(64)),
+    sa.Column("fingerprint", sa.String(32)),
+    sa.Column("reason", sa.String(40)),
+    sa.Column("detail", sa.String(400)),
+    sa.Column("number", sa.String(64)),
+    sa.Column("sync_run_id", sa.Integer),
+    sa.Column("updated_at", sa.DateTime),
+    sa.Index("ix_p2c_sync_record_key", "target_id", "entity", "key_fold"),
+)
+runs = sa.Table(
+    RUN_TABLE, _md,
+    sa.Column("sync_run_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer),
+    sa.Column("target_id", sa.String(36)),
+    sa.Column("target", sa.String(400), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("summary", sa.Text),
+)
+
+_UPDATABLE = ("entity", "status", "key_value", "key_fold", "fingerprint", "reason", "detail",
+              "number", "sync_run_id", "updated_at")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def ensure_tables(db: Database) -> None:
+    _md.create_all(db.engine, checkfirst=True)
+
+
+def write_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Upsert state rows (one executemany per batch)."""
+    if not rows:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(records)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["target_id", "task", "source_id"],
+        set_={c: stmt.excluded[c] for c in _UPDATABLE},
+    )
+    conn.execute(stmt, rows)
+
+
+def key_holders(conn: Connection, target_id: str, entity: str, folds: list[str]
+                ) -> dict[str, tuple[str, str]]:
+    """Records whose row in the target is under any of these keys (synced, or failed since
+    they were written): key_fold -> (task, source_id)."""
+    out: dict[str, tuple[str, str]] = {}
+    for i in range(0, len(folds), 500):
+        rows = conn.execute(
+            sa.select(records.c.key_fold, records.c.task, records.c.source_id).where(
+                records.c.target_id == target_id, records.c.entity == entity,
+                records.c.key_fold.in_(folds[i:i + 500]),
+            )
+        )
+        for fold, task, source_id in rows:
+            out.setdefault(fold, (task, source_id))
+    return out
+
+
+def start_run(db: Database, target: str, target_id: str, run_id: int | None) -> int:
+    with db.engine.begin() as conn:
+        result = conn.execute(
+            runs.insert().values(run_id=run_id, target_id=target_id, target=target,
+                                 status="running", started_at=now())
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def finish_run(db: Database, sync_run_id: int, status: str, exit_code: int | None,
+               summary: dict[str, Any] | None) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            runs.update().where(runs.c.sync_run_id == sync_run_id).values(
+                status=status, exit_code=exit_code, finished_at=now(),
+                summary=json.dumps(summary, sort_keys=True) if summary is not None else None,
+            )
+        )
+
+
+def last_run(db: Database) -> dict[str, Any] | None:
+    """The latest sync's state and summary (None before the first sync), for `status`."""
+    with db.engine.connect() as conn:
+        if not sa.inspect(conn).has_table(RUN_TABLE):
+            return None
+        row = conn.execute(
+            sa.select(runs).order_by(runs.c.sync_run_id.desc()).limit(1)
+        ).mappings().first()
+    if row is None:
+        return None
+    out = dict(row)
+    out["summary"] = json.loads(row["summary"]) if row["summary"] else None
+    return out
+
+
+def iter_failures(db: Database, target_id: str, task: str | None = None,
+                  batch: int = 1000) -> Iterator[dict[str, Any]]:
+    """Every record that failed for a target, in (task, id) order, streamed in key batches."""
+    last: tuple[str, str] = ("", "")
+    while True:
+        where = [records.c.target_id == target_id, records.c.status == FAILED,
+                 sa.tuple_(records.c.task, records.c.source_id) > last]
+        if task:
+            where.append(records.c.task == task)
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(records.c.task, records.c.source_id, records.c.number,
+                          records.c.reason, records.c.detail)
+                .where(*where).order_by(records.c.task, records.c.source_id).limit(batch)
+            ).all()
+        if not rows:
+            return
+        for r in rows:
+            yield {"task": r.task, "id": r.source_id, "number": r.number, "reason": r.reason,
+                   "detail": r.detail}
+        last = (rows[-1].task, rows[-1].source_id)

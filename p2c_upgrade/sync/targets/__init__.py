@@ -1,0 +1,22 @@
+"""Where the sync writes: one small interface, two kinds of target.
+
+`open_target("package:DIR")` gives an F&O data package; any other string is a SQLAlchemy URL
+of a database that holds the F&O entities (tables created when missing).
+"""
+
+from __future__ import annotations
+
+from .base import Target, TargetRow, UpsertCounts
+from .database import DatabaseTarget
+from .package import PACKAGE_PREFIX, PackageTarget
+
+
+def open_target(target: str, *, package_max_rows: int, description: str = "") -> Target:
+    """Open (creating what is missing) the target named by `target`."""
+    if target.startswith(PACKAGE_PREFIX):
+        return PackageTarget.open(target[len(PACKAGE_PREFIX):], max_rows=package_max_rows,
+                                  description=description)
+    return DatabaseTarget.open(target)
+
+
+__all__ = ["DatabaseTarget", "PackageTarget", "Target", "TargetRow", "UpsertCounts", "open_target"]

@@ -1,0 +1,197 @@
+"""A database that holds the F&O entities: one table per entity, upserts on the F&O key.
+
+Tables are named after the entity (`fno_customers`, `fno_contact_persons`), columns are the
+entity field names in lower case, and `p2c_key` (the key as F&O compares it) is the primary key,
+so `ACC-1` and `acc-1` are one row as in F&O. `p2c_target` holds the id that ties the Sales
+database's sync state to this very database: a new, empty target gets a new id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ...db import Database, open_database, parse_url, translate_errors
+from ...errors import UsageError
+from ..entities import ENTITIES, Entity
+from .base import TargetRow, UpsertCounts
+
+TARGET_ID_TABLE = "p2c_target"
+_IN_CHUNK = 500
+
+
+def entity_tables() -> tuple[sa.MetaData, dict[str, sa.Table]]:
+    md = sa.MetaData()
+    tables: dict[str, sa.Table] = {}
+    for e in ENTITIES.values():
+        tables[e.name] = sa.Table(
+            e.table, md,
+            sa.Column("p2c_key", sa.String(80), primary_key=True),
+            *(sa.Column(f.lower(), sa.String) for f in e.fields),
+            sa.Column("p2c_task", sa.String(40)),
+            sa.Column("p2c_source_id", sa.String(64)),
+        )
+    tables[TARGET_ID_TABLE] = sa.Table(
+        TARGET_ID_TABLE, md,
+        sa.Column("target_id", sa.String(36), primary_key=True),
+        # bumped in every transaction that changes entity rows (the package re-renders on it)
+        sa.Column("generation", sa.Integer),
+        sa.Column("created_at", sa.DateTime, server_default=sa.func.current_timestamp()),
+    )
+    return md, tables
+
+
+class DatabaseTarget:
+    kind = "database"
+
+    def __init__(self, db: Database, tables: dict[str, sa.Table], target_id: str,
+                 description: str) -> None:
+        self.db = db
+        self.tables = tables
+        self.target_id = target_id
+        self.description = description
+
+    @classmethod
+    def open(cls, url: str) -> DatabaseTarget:
+        parsed = parse_url(url)
+        schema_param = parsed.query.get("schema")
+        schema = schema_param if isinstance(schema_param, str) or schema_param is None \
+            else schema_param[-1]
+        parsed = parsed.difference_update_query(["schema"])
+        if schema and parsed.get_backend_name() != "postgresql":
+            raise UsageError("the schema parameter of a target URL applies to PostgreSQL only")
+        plain = parsed.render_as_string(hide_password=False)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if schema:
+            _ensure_schema(plain, schema)
+        db = open_database(plain, schema, must_exist=False)
+        description = db.safe_url + (f" (schema {schema})" if schema else "")
+        md, tables = entity_tables()
+        with translate_errors(db):
+            md.create_all(db.engine, checkfirst=True)
+            _add_missing_columns(db, tables)
+            target_id = _target_id(db)
+        return cls(db, tables, target_id, description)
+
+    def mask(self, text: str) -> str:
+        return self.db.mask(text)
+
+    def upsert(self, entity: Entity, fields: tuple[str, ...], rows: list[TargetRow]
+               ) -> UpsertCounts:
+        t = self.tables[entity.name]
+        names = [f.lower() for f in fields]
+        cols = [t.c[n] for n in names]
+        counts = UpsertCounts()
+        with translate_errors(self.db), self.db.engine.begin() as conn:
+            existing: dict[str, tuple[Any, ...]] = {}
+            keys = [r.key_fold for r in rows]
+            for i in range(0, len(keys), _IN_CHUNK):
+                found = conn.execute(
+                    sa.select(t.c.p2c_key, t.c.p2c_task, t.c.p2c_source_id, *cols)
+                    .where(t.c.p2c_key.in_(keys[i:i + _IN_CHUNK]))
+                )
+                for row in found:
+                    existing[row[0]] = tuple(row[1:])
+            inserts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            for r in rows:
+                old = existing.get(r.key_fold)
+                if old is None:
+                    params = dict(zip(names, r.values, strict=True))
+                    params.update(p2c_key=r.key_fold, p2c_task=r.task, p2c_source_id=r.source_id)
+                    inserts.append(params)
+                elif old != (r.task, r.source_id, *r.values):
+                    params = {f"v_{n}": v for n, v in zip(names, r.values, strict=True)}
+                    params.update(k_key=r.key_fold, v_p2c_task=r.task,
+                                  v_p2c_source_id=r.source_id)
+                    updates.append(params)
+                else:
+                    counts.unchanged += 1
+            if inserts:
+                conn.execute(t.insert(), inserts)
+            if updates:
+                targets = [*names, "p2c_task", "p2c_source_id"]
+                stmt = (t.update().where(t.c.p2c_key == sa.bindparam("k_key"))
+                        .values({t.c[n]: sa.bindparam(f"v_{n}") for n in targets}))
+                conn.execute(stmt, updates)
+            if inserts or updates:
+                gen = self.tables[TARGET_ID_TABLE].c.generation
+                conn.execute(self.tables[TARGET_ID_TABLE].update().values(
+                    generation=sa.func.coalesce(gen, 0) + 1))
+        counts.inserted = len(inserts)
+        counts.updated = len(updates)
+        return counts
+
+    def generation(self) -> int:
+        """How many transactions have changed entity rows: equal means same contents."""
+        gen = self.tables[TARGET_ID_TABLE].c.generation
+        with translate_errors(self.db), self.db.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(gen), 0))).scalar_one())
+
+    def row_counts(self) -> dict[str, int]:
+        with translate_errors(self.db), self.db.engine.connect() as conn:
+            return {e.display_name: int(conn.execute(
+                sa.select(sa.func.count()).select_from(self.tables[e.name])).scalar_one())
+                for e in ENTITIES.values()}
+
+    def iter_rows(self, entity: Entity, fields: tuple[str, ...], batch: int = 5000
+                  ) -> Iterator[tuple[str | None, ...]]:
+        """The entity's rows in key order, streamed in key batches (memory stays flat)."""
+        t = self.tables[entity.name]
+        cols = [t.c[f.lower()] for f in fields]
+        last: str | None = None
+        while True:
+            query = sa.select(t.c.p2c_key, *cols).order_by(t.c.p2c_key).limit(batch)
+            if last is not None:
+                query = query.where(t.c.p2c_key > last)
+            with translate_errors(self.db), self.db.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            for row in rows:
+                yield tuple(row[1:])
+            last = rows[-1][0]
+
+    def finish(self, columns: dict[str, tuple[str, ...]], changed: bool) -> dict[str, Any]:
+        return {"kind": self.kind, "target": self.description, "rows": self.row_counts()}
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def _ensure_schema(url: str, schema: str) -> None:
+    db = open_database(url, None, must_exist=False)
+    try:
+        with translate_errors(db), db.engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {db.quote(schema)}"))
+    finally:
+        db.dispose()
+
+
+def _add_missing_columns(db: Database, tables: dict[str, sa.Table]) -> None:
+    """A target made by an older version gets the entity fields added since."""
+    with db.engine.begin() as conn:
+        insp = sa.inspect(conn)
+        for t in tables.values():
+            have = {c["name"].lower() for c in insp.get_columns(t.name)}
+            for col in t.columns:
+                if col.name not in have:
+                    ddl = col.type.compile(dialect=conn.dialect)
+                    conn.execute(sa.text(
+                        f"ALTER TABLE {db.quote(t.name)} ADD COLUMN {db.quote(col.name)} {ddl}"))
+
+
+def _target_id(db: Database) -> str:
+    table = sa.table(TARGET_ID_TABLE, sa.column("target_id"), sa.column("generation"))
+    with db.engine.begin() as conn:
+        found = conn.execute(sa.select(table.c.target_id).limit(1)).scalar()
+        if found:
+            return str(found)
+        new = str(uuid.uuid4())
+        conn.execute(table.insert().values(target_id=new, generation=0))
+        return new

@@ -1,0 +1,192 @@
+"""An F&O data management package: zips of Manifest.xml, PackageHeader.xml and one CSV per entity.
+
+The rows live in a SQLite store inside the directory (`.p2c-package-store.sqlite`, the same
+upsert target as a database), so a rerun or a resumed run ends with the same package as one
+that never stopped. The zips are rendered from the store at the end, streamed in key order:
+customers before contact persons, at most `max_rows` rows of an entity per zip, and a zip holds
+contact persons only once every customer is in it or in an earlier one, so importing the zips
+in name order never meets a contact person before its customer. Output is byte-for-byte
+deterministic; an unchanged package is not rewritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ...errors import P2CError
+from ..entities import CONTACT_PERSONS, CUSTOMERS, Entity
+from . import manifest
+from .base import TargetRow, UpsertCounts
+from .database import DatabaseTarget
+
+PACKAGE_PREFIX = "package:"
+STORE_NAME = ".p2c-package-store.sqlite"
+INDEX_NAME = ".p2c-package-index.json"
+ZIP_PREFIX = "p2c-initial-sync-"
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+#: (entity, offset, rows) per zip part
+Part = list[tuple[Entity, int, int]]
+
+
+class PackageTarget:
+    kind = "package"
+
+    def __init__(self, directory: Path, store: DatabaseTarget, max_rows: int,
+                 description: str) -> None:
+        self.directory = directory
+        self.store = store
+        self.max_rows = max_rows
+        self.label = description or "P2C initial sync"
+        self.description = f"package:{directory}"
+        self.target_id = store.target_id
+
+    @classmethod
+    def open(cls, directory: str, *, max_rows: int, description: str = "") -> PackageTarget:
+        if not directory.strip():
+            raise P2CError("package target needs a directory: --target package:DIR")
+        path = Path(directory).expanduser().resolve()
+        if path.exists() and not path.is_dir():
+            raise P2CError(f"package target {path} exists and is not a directory")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise P2CError(f"cannot create the package directory {path}: {exc.strerror}"
+                           ) from None
+        store = DatabaseTarget.open(f"sqlite:///{path / STORE_NAME}")
+        return cls(path, store, max_rows, description)
+
+    def mask(self, text: str) -> str:
+        return text
+
+    def upsert(self, entity: Entity, fields: tuple[str, ...], rows: list[TargetRow]
+               ) -> UpsertCounts:
+        return self.store.upsert(entity, fields, rows)
+
+    def finish(self, columns: dict[str, tuple[str, ...]], changed: bool) -> dict[str, Any]:
+        counts = {e.name: n for e, n in zip((CUSTOMERS, CONTACT_PERSONS), self._counts(), strict=True)}
+        parts = plan_parts(counts[CUSTOMERS.name], counts[CONTACT_PERSONS.name], self.max_rows)
+        names = [f"{ZIP_PREFIX}{i:02d}.zip" for i in range(1, len(parts) + 1)]
+        signature = json.dumps({"columns": columns, "max_rows": self.max_rows,
+                                "counts": counts, "label": self.label,
+                                "generation": self.store.generation()}, sort_keys=True)
+        if changed or not self._up_to_date(names, signature):
+            self._render(parts, names, columns)
+            self._write_index(names, signature)
+        return {
+            "kind": self.kind, "target": self.description,
+            "rows": {CUSTOMERS.display_name: counts[CUSTOMERS.name],
+                     CONTACT_PERSONS.display_name: counts[CONTACT_PERSONS.name]},
+            "files": [str(self.directory / n) for n in names],
+        }
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def _counts(self) -> tuple[int, int]:
+        rows = self.store.row_counts()
+        return rows[CUSTOMERS.display_name], rows[CONTACT_PERSONS.display_name]
+
+    def _render(self, parts: list[Part], names: list[str], columns: dict[str, tuple[str, ...]]
+                ) -> None:
+        streams: dict[str, Iterator[tuple[str | None, ...]]] = {
+            e.name: self.store.iter_rows(e, columns.get(e.name, (e.key,)))
+            for e in (CUSTOMERS, CONTACT_PERSONS)
+        }
+        total = len(parts)
+        for number, (part, name) in enumerate(zip(parts, names, strict=True), start=1):
+            tmp = self.directory / f".{name}.tmp"
+            group = f"{self.label} {number:02d} of {total:02d}"
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                entities = [(e, columns.get(e.name, (e.key,))) for e, _, _ in part]
+                _add(zf, "Manifest.xml", manifest.manifest(group, entities))
+                _add(zf, "PackageHeader.xml", manifest.package_header(group))
+                for entity, _offset, rows in part:
+                    fields = columns.get(entity.name, (entity.key,))
+                    _write_csv(zf, entity, fields, streams[entity.name], rows)
+            os.replace(tmp, self.directory / name)
+        for old in self.directory.glob(f"{ZIP_PREFIX}*.zip"):
+            if old.name not in names:
+                old.unlink()
+
+    def _up_to_date(self, names: list[str], signature: str) -> bool:
+        try:
+            index = json.loads((self.directory / INDEX_NAME).read_text("utf-8"))
+        except (OSError, ValueError):
+            return False
+        if index.get("signature") != signature or index.get("files") is None:
+            return False
+        files: dict[str, str] = index["files"]
+        return list(files) == names and all(
+            (self.directory / n).is_file() and _sha256(self.directory / n) == digest
+            for n, digest in files.items()
+        )
+
+    def _write_index(self, names: list[str], signature: str) -> None:
+        index = {"signature": signature,
+                 "files": {n: _sha256(self.directory / n) for n in names}}
+        tmp = self.directory / f"{INDEX_NAME}.tmp"
+        tmp.write_text(json.dumps(index, indent=1, sort_keys=True), "utf-8")
+        os.replace(tmp, self.directory / INDEX_NAME)
+
+
+def plan_parts(customers: int, persons: int, max_rows: int) -> list[Part]:
+    """Split the rows into zips: customer chunks first, the last of them shared with the first
+    contact-person chunk; every entity chunk at most `max_rows` rows."""
+    def chunks(entity: Entity, n: int) -> list[tuple[Entity, int, int]]:
+        return [(entity, off, min(max_rows, n - off)) for off in range(0, n, max_rows)]
+
+    cust = chunks(CUSTOMERS, customers)
+    pers = chunks(CONTACT_PERSONS, persons)
+    if not cust and not pers:
+        return [[(CUSTOMERS, 0, 0), (CONTACT_PERSONS, 0, 0)]]
+    parts: list[Part] = [[c] for c in cust]
+    if parts and pers:
+        parts[-1].append(pers.pop(0))
+    parts.extend([p] for p in pers)
+    return parts
+
+
+def _info(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    zf.writestr(_info(name), data)
+
+
+def _write_csv(zf: zipfile.ZipFile, entity: Entity, fields: tuple[str, ...],
+               rows: Iterator[tuple[str | None, ...]], count: int) -> None:
+    """UTF-8 with a BOM (readers detect the encoding from it), CRLF, upper-case headers."""
+    with zf.open(_info(entity.file_name), "w") as raw:
+        out = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(fields)
+        for _ in range(count):
+            row = next(rows, None)
+            if row is None:
+                raise P2CError(f"the package store changed while rendering {entity.file_name}")
+            writer.writerow(["" if v is None else v for v in row])
+        out.flush()
+        out.detach()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
