@@ -163,6 +163,11 @@ class NumberExecution:
             }).rowcount
             if moved != 1:
                 raise P2CError(f"the {self.job.entity} sequence changed under the run; run again")
+            if ctx.journal:  # after the batch's numbers: undo rewinds it once they are freed
+                self._exec(ctx, "journal_sequence", {
+                    "run_id": ctx.run_id, "step": ctx.step, "entity": self.job.entity,
+                    "old": str(seq.next_value), "new": str(int(highest) + 1),
+                })
         self._exec(ctx, "drop_batch")
         return BatchResult(count, str(min(hi, self.size)), hi >= self.size)
 

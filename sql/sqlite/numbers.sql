@@ -95,3 +95,8 @@ WHERE {table}.{pk} = b.id AND {table}.{col} IS b.old
 -- name: advance_sequence
 UPDATE msdynce_p2cautonumber SET msdynce_numbersequence = :next
 WHERE msdynce_entityname = :entity AND msdynce_numbersequence = :start
+
+-- name: journal_sequence
+-- The sequence's move, journaled after the batch's numbers (undo rewinds it when they are freed).
+INSERT INTO p2c_journal (run_id, step, tbl, record_id, col, old_value, new_value)
+VALUES (:run_id, :step, 'msdynce_p2cautonumber', :entity, 'msdynce_numbersequence', :old, :new)
