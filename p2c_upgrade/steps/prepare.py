@@ -29,6 +29,14 @@ def customerid_index_missing(conn: Connection, table: str) -> bool:
     return True
 
 
+def _journal_ddl(ctx: StepContext, table: str, record_id: str, col: str, new: str) -> None:
+    """Schema objects prepare creates are journaled too, so `undo` can take them away again."""
+    if ctx.journal:
+        ctx.conn.execute(sa.text(sqlfiles.statement(ctx.dialect, "prepare", "journal_ddl")), {
+            "run_id": ctx.run_id, "step": ctx.step, "tbl": table, "record_id": record_id,
+            "col": col, "new": new})
+
+
 class PrepareStep:
     name = "prepare"
     summary = "add the P2C columns, the number-sequence table and its two rows where missing"
@@ -45,21 +53,27 @@ class PrepareStep:
         for col in P2C_COLUMNS:
             if col.column not in found.get(col.table, set()):
                 conn.execute(sa.text(sqlfiles.statement(dialect, "prepare", f"add_{col.column}")))
+                _journal_ddl(ctx, col.table, "(column)", col.column, "present")
                 changes += 1
         if AUTONUMBER_TABLE not in found:
             conn.execute(sa.text(sqlfiles.statement(dialect, "prepare", "create_autonumber")))
+            _journal_ddl(ctx, AUTONUMBER_TABLE, "(table)", "(table)", "present")
             changes += 1
         for entity, prefix, start, suffix_length in AUTONUMBER_ROWS:
-            changes += conn.execute(
+            inserted = conn.execute(
                 sa.text(sqlfiles.statement(dialect, "prepare", "insert_autonumber")),
                 {"entity": entity, "prefix": prefix, "start": start, "suffix_length": suffix_length},
             ).rowcount
+            if inserted:
+                _journal_ddl(ctx, AUTONUMBER_TABLE, entity, "(row)", f"{prefix}|{start}|{suffix_length}")
+            changes += inserted
         for table in DOCUMENT_TABLES:
             if customerid_index_missing(conn, table):
                 conn.execute(sa.text(sqlfiles.statement(
                     dialect, "prepare", "index_customerid",
                     index=ctx.q(f"p2c_ix_{table}_customerid"), table=ctx.q(table),
                 )))
+                _journal_ddl(ctx, table, "(index)", f"p2c_ix_{table}_customerid", "present")
                 changes += 1
         if "issopintegrationenabled" in found.get("organization", set()):
             params = {"run_id": ctx.run_id, "step": ctx.step}
