@@ -294,10 +294,7 @@ def sync(settings: Settings, target: str | None, batch_size: int, fmt: str,
     if fmt == "json":
         emit(to_json(summary.to_dict()))
     else:
-        headers, rows = summary.table()
-        emit(table(rows, headers))
-        for line in summary.notes():
-            emit(line)
+        emit(summary.to_text())
     return summary.exit_code
 
 
