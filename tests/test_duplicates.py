@@ -60,7 +60,8 @@ def test_duplicates_finds_every_kind_and_renumber_resolves(sales_db: SalesDb) ->
     assert [n.split("-")[:2] for n in renumbered] == [["ACC", "01000"], ["ACC", "01001"],
                                                        ["ACC", "01002"], ["ACC", "01003"]]
     assert numbers[ids[9]] is None and numbers[ids[10]] == ""  # untouched until account-numbers
-    journal = query(sales_db, "SELECT old_value, new_value FROM p2c_journal WHERE step = 'duplicates-renumber'")
+    journal = query(sales_db, "SELECT old_value, new_value FROM p2c_journal WHERE step = 'duplicates-renumber' "
+                                "AND tbl = 'account'")
     assert sorted(r[0] for r in journal) == sorted(["DUP-1", "ABC-7", "MULLER-1", "X-9   "])
     again = runner.invoke(main, ["duplicates", *sales_db.args])
     assert again.exit_code == 0 and "no colliding" in again.output
