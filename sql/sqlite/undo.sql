@@ -1,0 +1,149 @@
+-- undo: put back the old values recorded in p2c_journal (the logic: p2c_upgrade/undo.py).
+-- {table}, {pk}, {col}, {index} come from a fixed list in the code (never from the journal's
+-- text) and are quoted. {current} is the column's value as journal text, {restored} the
+-- journaled old value in the column's type, {non_default} a record whose column holds something
+-- else than its default (the fragments at the end). SQLite has no UPDATE inside a CTE: undo's
+-- own journal rows are inserted first, with the same guard, in the same transaction.
+-- Every restore is guarded: a record is written only while it still holds the value the
+-- journaled change gave it, so a second undo writes nothing and a later edit is never lost.
+
+-- name: runs_of_step
+SELECT DISTINCT run_id FROM p2c_journal WHERE step = :step ORDER BY run_id DESC
+
+-- name: value_groups
+-- One journaled column of one step of the run, newest first.
+SELECT step, tbl, col, count(*) AS n, min(journal_id) AS lo, max(journal_id) AS hi
+FROM p2c_journal
+WHERE run_id = :run_id AND (:step IS NULL OR step = :step)
+  AND tbl <> 'msdynce_p2cautonumber' AND col <> '(row)'
+  AND record_id NOT IN ('(column)', '(table)', '(index)')
+GROUP BY step, tbl, col
+ORDER BY max(journal_id) DESC
+
+-- name: special_entries
+-- The sequence moves and the schema objects of the run, newest first.
+SELECT journal_id, step, tbl, record_id, col, old_value, new_value
+FROM p2c_journal
+WHERE run_id = :run_id AND (:step IS NULL OR step = :step)
+  AND (tbl = 'msdynce_p2cautonumber' OR col = '(row)' OR record_id IN ('(column)', '(table)', '(index)'))
+ORDER BY journal_id DESC
+
+-- name: batch
+-- One batch of a group: a range of journal ids (the rowid serves it; `+run_id` keeps the
+-- planner off the (run_id, step) index, which would scan the whole group for every batch).
+SELECT record_id, old_value, new_value FROM p2c_journal
+WHERE journal_id > :lo AND journal_id <= :hi
+  AND +run_id = :run_id AND step = :step AND tbl = :tbl AND col = :col
+
+-- name: batch_counts
+-- restorable: still holds the journaled new value; already: holds the old one; to_default:
+-- restorable to the column's default (decides whether prepare's column can go).
+WITH j AS ({batch})
+SELECT count(*) AS total,
+       count(t.{pk}) AS present,
+       count(*) FILTER (WHERE t.{pk} IS NOT NULL AND {current} IS j.new_value) AS restorable,
+       count(*) FILTER (WHERE t.{pk} IS NOT NULL AND {current} IS j.new_value
+                          AND (j.old_value IS NULL OR j.old_value = {default_text})) AS to_default,
+       count(*) FILTER (WHERE t.{pk} IS NOT NULL AND {current} IS NOT j.new_value
+                          AND {current} IS j.old_value) AS already
+FROM j LEFT JOIN {table} t ON t.{pk} = j.record_id
+
+-- name: batch_conflicts
+WITH j AS ({batch})
+SELECT j.record_id, j.new_value, {current} AS current_value
+FROM j JOIN {table} t ON t.{pk} = j.record_id
+WHERE {current} IS NOT j.new_value AND {current} IS NOT j.old_value
+ORDER BY j.record_id
+LIMIT :limit
+
+-- name: batch_restorable_values
+-- Dry run: the numbers a restore of this batch would free.
+WITH j AS ({batch})
+SELECT j.new_value FROM j JOIN {table} t ON t.{pk} = j.record_id
+WHERE {current} IS j.new_value
+
+-- name: batch_journal
+-- What undo is about to change, journaled (step 'undo', the undo's own run) before it changes it.
+WITH j AS ({batch})
+INSERT INTO p2c_journal (run_id, step, tbl, record_id, col, old_value, new_value)
+SELECT :undo_run, 'undo', :tbl, j.record_id, :col, j.new_value, j.old_value
+FROM j JOIN {table} t ON t.{pk} = j.record_id
+WHERE {current} IS j.new_value
+
+-- name: batch_restore
+WITH j AS ({batch})
+UPDATE {table} AS t SET {col} = {restored}
+FROM j
+WHERE t.{pk} = j.record_id AND {current} IS j.new_value
+
+-- name: group_old_defaults
+-- For a column that no longer exists: how many journaled old values were its default.
+SELECT count(*) FILTER (WHERE old_value IS NULL OR old_value = {default_text}) FROM p2c_journal
+WHERE run_id = :run_id AND step = :step AND tbl = :tbl AND col = :col
+  AND record_id NOT IN ('(column)', '(table)', '(index)')
+
+-- name: handed_numbers
+-- The numbers one batch of a numbering step handed out (journaled just before its sequence move).
+SELECT new_value FROM p2c_journal
+WHERE journal_id > :lo AND journal_id < :hi
+  AND +run_id = :run_id AND step = :step AND tbl = :tbl AND col = :col
+
+-- name: numbers_in_use
+SELECT {col} FROM {table} WHERE {col} IS NOT NULL
+
+-- name: sequence_value
+SELECT msdynce_numbersequence FROM msdynce_p2cautonumber WHERE msdynce_entityname = :entity
+
+-- name: sequence_set
+UPDATE msdynce_p2cautonumber SET msdynce_numbersequence = :target
+WHERE msdynce_entityname = :entity AND msdynce_numbersequence = :expect
+
+-- name: journal_entry
+INSERT INTO p2c_journal (run_id, step, tbl, record_id, col, old_value, new_value)
+VALUES (:undo_run, 'undo', :tbl, :record_id, :col, :old, :new)
+
+-- name: non_default_count
+SELECT count(*) FROM {table} t WHERE {non_default}
+
+-- name: drop_column
+ALTER TABLE {table} DROP COLUMN {col}
+
+-- name: autonumber_row
+SELECT msdynce_prefix, msdynce_numbersequence, msdynce_suffixlength
+FROM msdynce_p2cautonumber WHERE msdynce_entityname = :entity
+
+-- name: delete_autonumber_row
+-- Only the row exactly as prepare inserted it (its sequence back at the first number).
+DELETE FROM msdynce_p2cautonumber
+WHERE msdynce_entityname = :entity AND msdynce_prefix = :prefix
+  AND msdynce_numbersequence = :start AND msdynce_suffixlength = :suffix_length
+
+-- name: autonumber_count
+SELECT count(*) FROM msdynce_p2cautonumber
+
+-- name: drop_autonumber
+DROP TABLE msdynce_p2cautonumber
+
+-- name: drop_index
+DROP INDEX IF EXISTS {index}
+
+-- Fragments (text and boolean columns). Booleans are stored as 0 / 1 and journaled as
+-- 'true' / 'false'.
+
+-- name: current_text
+t.{col}
+
+-- name: current_bool
+CASE WHEN t.{col} IS NULL THEN NULL WHEN t.{col} THEN 'true' ELSE 'false' END
+
+-- name: restored_text
+j.old_value
+
+-- name: restored_bool
+CASE j.old_value WHEN 'true' THEN 1 WHEN 'false' THEN 0 END
+
+-- name: non_default_text
+t.{col} IS NOT NULL
+
+-- name: non_default_bool
+t.{col} IS NOT 0
