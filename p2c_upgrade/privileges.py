@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -171,12 +172,20 @@ def _pg_holders(db: Database, context: str) -> str | None:
     if not rows:
         return None
     named = [r for r in rows if f'"{r.relname}"' in context] or rows
+    held: dict[tuple[str, int], list[str]] = {}
+    first: dict[tuple[str, int], Any] = {}
+    for r in named:
+        held.setdefault((r.relname, r.pid), []).append(r.mode)
+        first.setdefault((r.relname, r.pid), r)
     parts = []
-    for r in named[:3]:
+    for key, modes in list(held.items())[:3]:
+        r = first[key]
         app = f", application {r.application_name!r}" if r.application_name else ""
         addr = f" from {r.client_addr}" if r.client_addr else ""
-        parts.append(f"table {r.relname} ({r.mode}) held by server pid {r.pid}, database user "
-                     f"{r.usename}{app}{addr}, {r.state or 'unknown state'} since {r.since or '?'}")
+        parts.append(f"table {key[0]} ({', '.join(modes)}) held by server pid {key[1]}, database user "
+                     f"{r.usename}{app}{addr}, {r.state or 'unknown state'} "
+                     f"since {r.since or '?'}")
+    named = list(held)
     more = f"; and {len(named) - 3} more" if len(named) > 3 else ""
     return "; ".join(parts) + more + " (end it with SELECT pg_terminate_backend(pid) if it is stuck)"
 
