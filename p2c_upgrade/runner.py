@@ -17,6 +17,7 @@ from .db import Database, translate_errors
 from .errors import BlockedError, P2CError
 from .lock import UpgradeLock
 from .numbers import ACCOUNT_RENUMBER
+from .privileges import require_privileges
 from .progress import NullProgress, Progress
 from .registry import select_steps
 from .schema import P2C_COLUMNS, check_sales_schema, existing_columns
@@ -77,6 +78,8 @@ def renumber_duplicates(db: Database, options: RunOptions) -> RunReport:
 
 
 def run_steps(db: Database, steps: list[Step], options: RunOptions, command: str) -> RunReport:
+    with translate_errors(db):  # before anything is written, even the lock file
+        require_privileges(db, command)
     with translate_errors(db), UpgradeLock(db, command), db.engine.connect() as conn:
         with conn.begin():
             check_sales_schema(conn)
