@@ -214,12 +214,27 @@ def describe_db_error(exc: BaseException, db: Database | None) -> str:
         text = f"the database is read-only: {text}"
     if "lock timeout" in low or "database is locked" in low:
         text = f"timed out waiting for a lock held by another session: {text}"
+        holders = _lock_holders(db, orig)
+        if holders:
+            text = f"{text}; {holders}"
+    if "statement timeout" in low:
+        text = f"the server cancelled a statement that ran past its statement_timeout: {text}"
     if "no such table" in low or "undefinedtable" in low:
         text = f"missing table: {text}"
     if "disk" in low and "full" in low:
         text = f"the disk is full: {text}"
     secrets = db.secrets if db else []
     return mask_secrets(text, secrets)
+
+
+def _lock_holders(db: Database | None, orig: BaseException) -> str | None:
+    """Which table and which session: the administrator needs to know whom to ask."""
+    if db is None:
+        return None
+    from .privileges import describe_lock_holders  # late: privileges imports this module
+
+    diag = getattr(orig, "diag", None)
+    return describe_lock_holders(db, getattr(diag, "context", None) or "")
 
 
 @contextmanager
