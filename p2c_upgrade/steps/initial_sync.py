@@ -33,7 +33,8 @@ class InitialSyncStep:
         target = ctx.extra.get("target")
         if not target:
             return BatchResult(0, None, True, detail="skipped: " + NO_TARGET)
-        groups = count_collision_groups(ctx.conn)
+        with ctx.conn.begin():  # short: on SQLite an open transaction holds the write lock
+            groups = count_collision_groups(ctx.conn)
         if groups:
             raise BlockedError(
                 f"initial-sync is blocked: {groups} groups of colliding account numbers; "
