@@ -51,7 +51,8 @@ def invariants(db: SalesDb) -> None:
         assert len({fold(v) for v in generated}) == len(generated), f"{entity}: a number handed out twice"
         nxt = query(db, "SELECT msdynce_numbersequence FROM msdynce_p2cautonumber "
                         "WHERE msdynce_entityname = :e", {"e": entity})[0][0]
-        handed = [r[0] for r in query(db, "SELECT new_value FROM p2c_journal WHERE col = :c AND tbl <> 'msdynce_p2cautonumber'", {"c": col})]
+        handed = [r[0] for r in query(db, "SELECT new_value FROM p2c_journal "
+                                          "WHERE col = :c AND tbl <> 'msdynce_p2cautonumber'", {"c": col})]
         if handed:
             assert nxt == max(seqpart(v, entity[:3].upper()) or 0 for v in handed) + 1
 
