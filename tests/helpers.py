@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+
 from conftest import SalesDb
 
 SALES_TABLES = ("account", "contact", "quote", "salesorder", "invoice", "organization",

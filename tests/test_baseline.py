@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from conftest import PG_URL, SalesDb
 
 from p2c_upgrade.folding import is_blank
 from p2c_upgrade.generator import generate
+
+from conftest import PG_URL, SalesDb
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 300

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from conftest import SalesDb, require_pg
 
 from p2c_upgrade.cli import main
+
+from conftest import SalesDb, require_pg
 
 SECRET = "s3cr3t-Pa55"
 

@@ -7,11 +7,12 @@ import uuid
 from datetime import datetime, timedelta
 
 from click.testing import CliRunner
-from conftest import SalesDb
-from helpers import execute, query
 
 from p2c_upgrade.cli import main
 from p2c_upgrade.folding import fold
+
+from conftest import SalesDb
+from helpers import execute, query
 
 T0 = datetime(2021, 6, 1)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 
 from click.testing import CliRunner
-from conftest import SalesDb
-from helpers import execute, query
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from p2c_upgrade.cli import main
+
+from conftest import SalesDb
+from helpers import execute, query
 
 TYPES = st.sampled_from(["account", "contact", "Contact", "garbage", None])
 DOC_TABLES = ("quote", "salesorder", "invoice")

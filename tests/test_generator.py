@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import PG_URL, SalesDb, require_pg
 
 from p2c_upgrade.db import open_database
 from p2c_upgrade.errors import P2CError
@@ -24,6 +23,8 @@ from p2c_upgrade.generator import (
     planted_collisions,
 )
 from p2c_upgrade.schema import DOCUMENT_TABLES, sales_metadata
+
+from conftest import PG_URL, SalesDb, require_pg
 
 N = 400
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from conftest import SalesDb
-from helpers import execute, query
 
 from p2c_upgrade.cli import main
 from p2c_upgrade.folding import fold
 from p2c_upgrade.numbering import format_number, suffix_for
+
+from conftest import SalesDb
+from helpers import execute, query
 
 T0 = datetime(2020, 1, 1)
 

@@ -10,13 +10,14 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from conftest import SalesDb
-from helpers import cli, query, snapshot
 
 from p2c_upgrade.cli import main
 from p2c_upgrade.folding import fold
 from p2c_upgrade.generator import generate
 from p2c_upgrade.numbering import seqpart
+
+from conftest import SalesDb
+from helpers import cli, query, snapshot
 
 BATCHED_STEPS = ("account-numbers", "contact-numbers", "active-customers", "company-is-account")
 

@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import SalesDb
-from helpers import execute, query
 
 from p2c_upgrade.cli import main
 from p2c_upgrade.generator import generate
+
+from conftest import SalesDb
+from helpers import execute, query
 
 
 def build(db: SalesDb) -> None:

@@ -8,11 +8,12 @@ import sys
 
 import pytest
 import sqlalchemy as sa
-from conftest import SalesDb
 from sqlalchemy import event
 
 from p2c_upgrade.generator import generate
 from p2c_upgrade.runner import RunOptions, run_upgrade
+
+from conftest import SalesDb
 
 
 def count_statements(db: SalesDb, accounts: int, batch_size: int) -> dict[str, int]:
