@@ -29,12 +29,13 @@ def customerid_index_missing(conn: Connection, table: str) -> bool:
     return True
 
 
-def _journal_ddl(ctx: StepContext, table: str, record_id: str, col: str, new: str) -> None:
-    """Schema objects prepare creates are journaled too, so `undo` can take them away again."""
+def _journal_ddl(ctx: StepContext, table: str, name: str, kind: str, new: str) -> None:
+    """Schema objects prepare creates are journaled too (col `(column)`, `(table)`, `(row)` or
+    `(index)`, record_id the object's name), so `undo` can take them away again."""
     if ctx.journal:
         ctx.conn.execute(sa.text(sqlfiles.statement(ctx.dialect, "prepare", "journal_ddl")), {
-            "run_id": ctx.run_id, "step": ctx.step, "tbl": table, "record_id": record_id,
-            "col": col, "new": new})
+            "run_id": ctx.run_id, "step": ctx.step, "tbl": table, "record_id": name,
+            "col": kind, "new": new})
 
 
 class PrepareStep:
@@ -53,11 +54,11 @@ class PrepareStep:
         for col in P2C_COLUMNS:
             if col.column not in found.get(col.table, set()):
                 conn.execute(sa.text(sqlfiles.statement(dialect, "prepare", f"add_{col.column}")))
-                _journal_ddl(ctx, col.table, "(column)", col.column, "present")
+                _journal_ddl(ctx, col.table, col.column, "(column)", "present")
                 changes += 1
         if AUTONUMBER_TABLE not in found:
             conn.execute(sa.text(sqlfiles.statement(dialect, "prepare", "create_autonumber")))
-            _journal_ddl(ctx, AUTONUMBER_TABLE, "(table)", "(table)", "present")
+            _journal_ddl(ctx, AUTONUMBER_TABLE, AUTONUMBER_TABLE, "(table)", "present")
             changes += 1
         for entity, prefix, start, suffix_length in AUTONUMBER_ROWS:
             inserted = conn.execute(
@@ -73,7 +74,7 @@ class PrepareStep:
                     dialect, "prepare", "index_customerid",
                     index=ctx.q(f"p2c_ix_{table}_customerid"), table=ctx.q(table),
                 )))
-                _journal_ddl(ctx, table, "(index)", f"p2c_ix_{table}_customerid", "present")
+                _journal_ddl(ctx, table, f"p2c_ix_{table}_customerid", "(index)", "present")
                 changes += 1
         if "issopintegrationenabled" in found.get("organization", set()):
             params = {"run_id": ctx.run_id, "step": ctx.step}

@@ -40,6 +40,7 @@ FROM organization WHERE issopintegrationenabled IS DISTINCT FROM true
 UPDATE organization SET issopintegrationenabled = true WHERE issopintegrationenabled IS DISTINCT FROM true
 
 -- name: journal_ddl
--- A schema object this step created (column, table, sequence row, index): see p2c_upgrade/undo.py.
+-- A schema object this step created: col is (column), (table), (row) or (index), record_id its
+-- name (the sequence row: its entity). See p2c_upgrade/undo.py.
 INSERT INTO p2c_journal (run_id, step, tbl, record_id, col, old_value, new_value)
 VALUES (:run_id, :step, :tbl, :record_id, :col, NULL, :new)
