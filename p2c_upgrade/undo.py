@@ -36,7 +36,7 @@ from .schema import AUTONUMBER_TABLE, DOCUMENT_TABLES, existing_columns, pk_type
 DEFAULT_BATCH_SIZE = 10_000
 LISTED_CONFLICTS = 100
 UNDO_VERSION = 1
-DDL_IDS = ("(column)", "(table)", "(index)")
+SCHEMA_KINDS = ("(column)", "(table)", "(row)", "(index)")  # col of a schema object's entry
 
 
 @dataclass(frozen=True)
@@ -217,8 +217,8 @@ def _altered_tables(conn: Connection, runs: list[int], step: str | None) -> tupl
     out: set[str] = set()
     for run_id in runs:
         for e in conn.execute(sa.text(_sql(conn, "special_entries")), {"run_id": run_id, "step": step}):
-            if e.record_id in DDL_IDS or e.col == "(row)":
-                out.add(INDEXES.get(e.col, e.tbl) if e.record_id == "(index)" else e.tbl)
+            if e.col in SCHEMA_KINDS:
+                out.add(e.tbl)
     return tuple(sorted(out))
 
 
@@ -288,7 +288,7 @@ class _Undo:
         with self.conn.begin():
             specials = [Entry(*r) for r in self.run("special_entries", scope)]
             rows = list(self.run("value_groups", scope))
-        ddl = [e for e in specials if e.record_id in DDL_IDS or e.col == "(row)"]
+        ddl = [e for e in specials if e.col in SCHEMA_KINDS]
         seqs = [e for e in specials if e.tbl == AUTONUMBER_TABLE and e.col == "msdynce_numbersequence"]
         for e in ddl:
             if e.new is None:
@@ -473,23 +473,22 @@ class _Undo:
     def object_state(self, e: Entry, found: dict[str, set[str]]) -> tuple[str, str, bool, str]:
         if (e.tbl, e.record_id, e.col) in self.sim_gone:
             return "", f"{e.tbl}.{e.col}", True, ""
-        if e.record_id == "(column)":
-            col = COLUMNS.get((e.tbl, e.col))
-            name = f"column {e.tbl}.{e.col}"
-            if col is None or e.col not in found.get(e.tbl, set()):
+        if e.col == "(column)":
+            col = COLUMNS.get((e.tbl, e.record_id))
+            name = f"column {e.tbl}.{e.record_id}"
+            if col is None or e.record_id not in found.get(e.tbl, set()):
                 return "column", name, col is not None, "" if col else "not a column undo knows"
-            ids = {"table": self.q(e.tbl), "non_default": self.sql(f"non_default_{col.kind}", col=self.q(e.col))}
+            ids = {"table": self.q(e.tbl), "non_default": self.sql(f"non_default_{col.kind}", col=self.q(col.name))}
             left = int(self.run("non_default_count", {}, **ids).scalar() or 0)
             if self.dry:
-                left -= self.to_default[(e.tbl, e.col)]
+                left -= self.to_default[(e.tbl, col.name)]
             return "column", name, False, (f"{left:,} records hold a value in it (set outside the undone "
                                            "run, or conflicts left alone)" if left > 0 else "")
-        if e.record_id == "(index)":
-            table = INDEXES.get(e.col)
-            exists = table is not None and any(
-                i["name"] == e.col for i in sa.inspect(self.conn).get_indexes(table)) if table in found else False
-            return "index", f"index {e.col}", not exists, "" if table else "not an index undo knows"
-        if e.record_id == "(table)":
+        if e.col == "(index)":
+            table = INDEXES.get(e.record_id)
+            exists = table in found and self.index_exists(e.record_id)
+            return "index", f"index {e.record_id}", not exists, "" if table else "not an index undo knows"
+        if e.col == "(table)":
             if AUTONUMBER_TABLE not in found:
                 return "table", f"table {AUTONUMBER_TABLE}", True, ""
             rows = int(self.run("autonumber_count", {}).scalar() or 0)
@@ -509,9 +508,9 @@ class _Undo:
 
     def drop(self, kind: str, e: Entry) -> None:
         if kind == "column":
-            self.run("drop_column", {}, table=self.q(e.tbl), col=self.q(e.col))
+            self.run("drop_column", {}, table=self.q(e.tbl), col=self.q(e.record_id))
         elif kind == "index":
-            self.run("drop_index", {}, index=self.q(e.col))
+            self.run("drop_index", {}, index=self.q(e.record_id))
         elif kind == "table":
             self.run("drop_autonumber", {})
         else:
@@ -524,19 +523,20 @@ class _Undo:
         with self.conn.begin():
             found = self.schema()
             dialect = self.dialect
-            if e.record_id == "(column)" and (e.tbl, e.col) in COLUMNS:
-                kind, name, exists = "column", f"column {e.tbl}.{e.col}", e.col in found.get(e.tbl, set())
-                stmt = sqlfiles.statement(dialect, "prepare", f"add_{e.col}")
+            if e.col == "(column)" and (e.tbl, e.record_id) in COLUMNS:
+                kind, name = "column", f"column {e.tbl}.{e.record_id}"
+                exists = e.record_id in found.get(e.tbl, set())
+                stmt = sqlfiles.statement(dialect, "prepare", f"add_{e.record_id}")
                 params: dict[str, Any] = {}
-            elif e.record_id == "(table)":
+            elif e.col == "(table)":
                 kind, name, exists = "table", f"table {AUTONUMBER_TABLE}", AUTONUMBER_TABLE in found
                 stmt, params = sqlfiles.statement(dialect, "prepare", "create_autonumber"), {}
-            elif e.record_id == "(index)" and e.col in INDEXES:
-                table = INDEXES[e.col]
-                kind, name = "index", f"index {e.col}"
-                exists = any(i["name"] == e.col for i in sa.inspect(self.conn).get_indexes(table))
+            elif e.col == "(index)" and e.record_id in INDEXES:
+                table = INDEXES[e.record_id]
+                kind, name = "index", f"index {e.record_id}"
+                exists = self.index_exists(e.record_id)
                 stmt = sqlfiles.statement(dialect, "prepare", "index_customerid",
-                                          index=self.q(e.col), table=self.q(table))
+                                          index=self.q(e.record_id), table=self.q(table))
                 params = {}
             elif e.col == "(row)" and e.old:
                 prefix, start, suffix = e.old.split("|")
@@ -554,6 +554,10 @@ class _Undo:
                 self.conn.execute(sa.text(stmt), params)
                 self.journal(e.tbl, e.record_id, e.col, None, e.old)
             self.outcome(kind, name, "would be re-created" if self.dry else "re-created", "")
+
+    def index_exists(self, name: str) -> bool:
+        table = INDEXES[name]
+        return any(i["name"] == name for i in sa.inspect(self.conn).get_indexes(table))
 
     def outcome(self, kind: str, name: str, outcome: str, reason: str) -> None:
         if kind:

@@ -14,8 +14,7 @@ SELECT DISTINCT run_id FROM p2c_journal WHERE step = :step ORDER BY run_id DESC
 SELECT step, tbl, col, count(*) AS n, min(journal_id) AS lo, max(journal_id) AS hi
 FROM p2c_journal
 WHERE run_id = :run_id AND (CAST(:step AS varchar) IS NULL OR step = CAST(:step AS varchar))
-  AND tbl <> 'msdynce_p2cautonumber' AND col <> '(row)'
-  AND record_id NOT IN ('(column)', '(table)', '(index)')
+  AND tbl <> 'msdynce_p2cautonumber' AND col NOT IN ('(column)', '(table)', '(row)', '(index)')
 GROUP BY step, tbl, col
 ORDER BY max(journal_id) DESC
 
@@ -24,7 +23,7 @@ ORDER BY max(journal_id) DESC
 SELECT journal_id, step, tbl, record_id, col, old_value, new_value
 FROM p2c_journal
 WHERE run_id = :run_id AND (CAST(:step AS varchar) IS NULL OR step = CAST(:step AS varchar))
-  AND (tbl = 'msdynce_p2cautonumber' OR col = '(row)' OR record_id IN ('(column)', '(table)', '(index)'))
+  AND (tbl = 'msdynce_p2cautonumber' OR col IN ('(column)', '(table)', '(row)', '(index)'))
 ORDER BY journal_id DESC
 
 -- name: batch
@@ -75,7 +74,6 @@ SELECT :undo_run, 'undo', :tbl, record_id, :col, new_value, old_value FROM chang
 -- For a column that no longer exists: how many journaled old values were its default.
 SELECT count(*) FILTER (WHERE old_value IS NULL OR old_value = {default_text}) FROM p2c_journal
 WHERE run_id = :run_id AND step = :step AND tbl = :tbl AND col = :col
-  AND record_id NOT IN ('(column)', '(table)', '(index)')
 
 -- name: handed_numbers
 -- The numbers one batch of a numbering step handed out (journaled just before its sequence move).
