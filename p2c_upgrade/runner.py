@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from . import faults, ledger
-from .db import Database, translate_errors
+from .db import Database, describe_db_error, translate_errors
 from .errors import BlockedError, P2CError
 from .lock import UpgradeLock
 from .numbers import ACCOUNT_RENUMBER
@@ -93,7 +93,7 @@ def run_steps(db: Database, steps: list[Step], options: RunOptions, command: str
             for step in steps:
                 report.outcomes.append(_execute(db, conn, run_id, step, options, report))
         except BaseException as exc:
-            message = exc.message if isinstance(exc, P2CError) else db.mask(str(exc))
+            message = exc.message if isinstance(exc, P2CError) else describe_db_error(exc, db)
             outcome_name = "blocked" if isinstance(exc, BlockedError) else "failed"
             if isinstance(exc, KeyboardInterrupt):
                 outcome_name, message = "interrupted", "interrupted by the user"
@@ -161,8 +161,7 @@ def _execute(db: Database, conn: Connection, run_id: int, step: Step, options: R
     except BaseException as exc:
         if conn.in_transaction():
             conn.rollback()
-        message = exc.message if isinstance(exc, P2CError) else db.mask(str(exc).splitlines()[0]
-                                                                         if str(exc) else repr(exc))
+        message = exc.message if isinstance(exc, P2CError) else describe_db_error(exc, db)
         state = "blocked" if isinstance(exc, BlockedError) else "failed"
         with translate_errors(db), conn.begin():
             ledger.finish_step(conn, run_id, name, state, error=db.mask(message))
