@@ -217,6 +217,10 @@ def describe_db_error(exc: BaseException, db: Database | None) -> str:
         holders = _lock_holders(db, orig)
         if holders:
             text = f"{text}; {holders}"
+    if any(n in low for n in ("terminating connection", "server closed the connection",
+                              "connection is lost", "consuming input failed")):
+        text = (f"lost the connection to the database server ({text}): what was not committed "
+                "was rolled back; run the same command again to resume")
     if "statement timeout" in low:
         text = f"the server cancelled a statement that ran past its statement_timeout: {text}"
     if "no such table" in low or "undefinedtable" in low:
