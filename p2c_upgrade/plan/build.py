@@ -1,0 +1,74 @@
+"""`build_plan`: the whole dry-run report from one read-only snapshot of the database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from .. import __version__
+from ..config import Config
+from ..db import Database
+from ..lock import holder
+from . import findings as fnd
+from .model import BLOCKED, NOTHING, READY, Example, Plan, StepPlan
+from .routing import ROW_LIMIT, account_countries, country_findings, sync_preview
+from .source import read_only_session, read_snapshot
+from .steps import flag_steps, plan_numbers, plan_prepare, summarize_contacts
+
+
+def build_plan(db: Database, config: Config | None, *, show_personal_data: bool = False) -> Plan:
+    """Everything `run` would change, the duplicates, the data-quality findings and the sync
+    routing; reads only (see `source.read_only_session`)."""
+    config = config or Config()
+    with read_only_session(db) as conn:
+        snap = read_snapshot(conn, db, config.numbers_salt or "")
+        plan = Plan(db=db, snapshot=snap,
+                    generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    tool_version=__version__, show_personal_data=show_personal_data,
+                    row_limit=ROW_LIMIT)
+        prepare, plan.schema_changes, plan.organization_changes = plan_prepare(conn, db, snap)
+        plan.steps.append(prepare)
+        for step in ("account-numbers", "contact-numbers"):
+            step_plan, numbers = plan_numbers(conn, db, snap, step)
+            plan.steps.append(step_plan)
+            plan.numbers.append(numbers)
+        contacts = summarize_contacts(conn, db, snap)
+        plan.steps += flag_steps(contacts)
+        plan.active_customers = {"contacts": contacts.becomes_active, **contacts.via}
+        plan.company_is_account = {"changes": contacts.to_true + contacts.to_false,
+                                   "false_to_true": contacts.to_true,
+                                   "true_to_false": contacts.to_false}
+        plan.duplicates = fnd.duplicate_groups(conn)
+        plan.steps.append(_gate(len(plan.duplicates)))
+        countries = account_countries(conn, db)
+        plan.sync_tasks, plan.unsynced, sync_findings = sync_preview(
+            sum(countries.values()), contacts)
+        plan.steps.append(_sync_step(plan))
+        found = fnd.collision_findings(conn, snap, plan.duplicates)
+        found += fnd.sequence_findings(snap, plan.numbers)
+        found += fnd.key_findings(conn, db, snap)
+        found += fnd.reference_findings(conn, db)
+        found += country_findings(conn, db, snap, config, countries, contacts)
+        found += sync_findings
+        if show_personal_data:
+            fnd.add_names(conn, db, found, plan.duplicates)
+    running = holder(db)
+    if running:
+        found.append(fnd.finding("run_in_progress", 1, [Example("lock", "holder", running)]))
+    plan.findings = fnd.ordered(found)
+    return plan
+
+
+def _gate(groups: int) -> StepPlan:
+    if groups:
+        return StepPlan("duplicate-account-numbers", BLOCKED, 0,
+                        f"{groups} groups of colliding account numbers block initial-sync")
+    return StepPlan("duplicate-account-numbers", NOTHING, 0, "no colliding account numbers")
+
+
+def _sync_step(plan: Plan) -> StepPlan:
+    rows = ", ".join(f"{t.task} {t.rows:,}" for t in plan.sync_tasks)
+    if plan.duplicates:
+        return StepPlan("initial-sync", BLOCKED, None,
+                        f"blocked by duplicate account numbers; would select {rows}")
+    return StepPlan("initial-sync", READY, None,
+                    f"would select {rows} (see Sync routing); plan does not sync")

@@ -1,0 +1,135 @@
+"""`write_report`: the plan as a terminal table, JSON, markdown, self-contained HTML or csv."""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from typing import TextIO
+
+from tabulate import tabulate
+
+from ..errors import UsageError
+from ..render import to_json
+from .changes import write_csv
+from .model import Plan, database_label
+from .sections import Cell, Table, sections
+
+FORMATS = ("table", "json", "markdown", "html", "csv")
+_WRAP = 48  # terminal: wrap long cells at this width
+
+
+def write_report(plan: Plan, fmt: str, out: TextIO) -> None:
+    if fmt == "json":
+        out.write(to_json(plan.to_dict()) + "\n")
+    elif fmt == "csv":
+        write_csv(plan, out)
+    elif fmt == "table":
+        out.write(render_text(plan))
+    elif fmt == "markdown":
+        out.write(render_markdown(plan))
+    elif fmt == "html":
+        out.write(render_html(plan))
+    else:
+        raise UsageError(f"unknown plan format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+# --- terminal ----------------------------------------------------------------------------------
+
+def render_text(plan: Plan) -> str:
+    parts: list[str] = []
+    for s in sections(plan):
+        parts.append(f"{s.title}\n{'=' * len(s.title)}")
+        parts += s.intro
+        for t in s.tables:
+            rows = [[_wrap(c) for c in r] for r in t.rows]
+            parts.append(tabulate(rows, headers=t.headers, tablefmt="simple",
+                                  disable_numparse=True))
+        parts.append("")
+    parts.append(plan.verdict())
+    return "\n".join(parts) + "\n"
+
+
+def _wrap(cell: Cell) -> str:
+    lines = cell if isinstance(cell, list) else [cell]
+    return "\n".join(w for line in lines
+                     for w in (textwrap.wrap(line, _WRAP, break_on_hyphens=False) or [""]))
+
+
+# --- markdown ----------------------------------------------------------------------------------
+
+def _md(cell: Cell) -> str:
+    lines = cell if isinstance(cell, list) else [cell]
+    text = "<br>".join(html.escape(x, quote=False) for x in lines)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(plan: Plan) -> str:
+    parts: list[str] = []
+    for i, s in enumerate(sections(plan)):
+        parts.append(("# " if i == 0 else "## ") + s.title)
+        parts += [_md(p) for p in s.intro]
+        for t in s.tables:
+            parts.append(_md_table(t))
+    parts.append(f"**{_md(plan.verdict())}**")
+    return "\n\n".join(parts) + "\n"
+
+
+def _md_table(t: Table) -> str:
+    lines = ["| " + " | ".join(_md(h) for h in t.headers) + " |",
+             "|" + "|".join("---" for _ in t.headers) + "|"]
+    lines += ["| " + " | ".join(_md(c) for c in r) + " |" for r in t.rows]
+    return "\n".join(lines)
+
+
+# --- html ----------------------------------------------------------------------------------------
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #1b1b1b; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.8em; }
+table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
+th, td { border: 1px solid #c8c8c8; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.blocker td, tr.blocker th { background: #fde8e8; }
+.verdict { font-weight: bold; padding: 0.5em; border: 2px solid #888; display: inline-block; }
+.verdict.blocked { border-color: #c62828; color: #c62828; }
+code, td { overflow-wrap: anywhere; }
+"""
+
+
+def render_html(plan: Plan) -> str:
+    """One file, no scripts, no links: it reads the same in any browser, offline."""
+    e = html.escape
+    body: list[str] = []
+    for i, s in enumerate(sections(plan)):
+        tag = "h1" if i == 0 else "h2"
+        body.append(f'<section id="{e(s.id)}"><{tag}>{e(s.title)}</{tag}>')
+        if i == 0:
+            cls = "verdict blocked" if plan.has_blockers else "verdict"
+            body.append(f'<p class="{cls}" id="verdict">{e(plan.verdict())}</p>')
+        body += [f"<p>{e(p)}</p>" for p in s.intro]
+        body += [_html_table(t) for t in s.tables]
+        body.append("</section>")
+    title = e(f"p2c-upgrade plan: {database_label(plan.db)}")
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+            + "\n".join(body) + "\n</body>\n</html>\n")
+
+
+def _html_table(t: Table) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in t.headers)
+    rows = []
+    for r in t.rows:
+        cls = ' class="blocker"' if any(c == "blocker" or c == "BLOCKED" for c in r) else ""
+        cells = "".join(_html_cell(c) for c in r)
+        rows.append(f"<tr{cls}>{cells}</tr>")
+    return (f'<table id="{e(t.id)}"><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(rows) + "</tbody></table>")
+
+
+def _html_cell(cell: Cell) -> str:
+    lines = cell if isinstance(cell, list) else [cell]
+    text = "<br>".join(html.escape(x) for x in lines)
+    numeric = isinstance(cell, str) and cell.replace(",", "").isdigit()
+    return f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>"

@@ -1,0 +1,169 @@
+"""The report for people: the same sections and tables in the terminal, markdown and HTML.
+
+A cell is a string or a list of lines; each renderer joins lines its own way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .model import BLOCKED, Example, Finding, NumberPlan, Plan, database_label
+
+Cell = str | list[str]
+SHOWN_EXAMPLES = 3
+
+
+@dataclass
+class Table:
+    id: str
+    headers: list[str]
+    rows: list[list[Cell]]
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    intro: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+
+
+def sections(plan: Plan) -> list[Section]:
+    out = [_summary(plan)]
+    if plan.blockers:
+        out.append(Section("blockers", "Blockers (resolve before the upgrade)",
+                           ["The upgrade should not go ahead until these are resolved."],
+                           [_findings_table("blockers", plan.blockers, plan)]))
+    out += [_steps(plan), _numbers(plan), _flags(plan)]
+    if plan.schema_changes:
+        out.append(Section("schema", "Schema changes (prepare)",
+                           ["Objects prepare would create; the P2C solution defines them."],
+                           [Table("schema_changes", ["table", "object", "kind", "definition"],
+                                  [[c.table, c.name, c.kind, c.detail]
+                                   for c in plan.schema_changes])]))
+    out += [_duplicates(plan), _findings(plan), _sync(plan)]
+    return out
+
+
+def _summary(plan: Plan) -> Section:
+    db = plan.db
+    where = database_label(db) + (f" (schema {db.schema})" if db.schema else "")
+    rows: list[list[Cell]] = [
+        ["Verdict", plan.verdict()],
+        ["Blockers", str(len(plan.blockers))],
+        ["Warnings", str(len(plan.warnings))],
+        ["Rows that would change", f"{plan.changes:,}"],
+        ["Database state", plan.state],
+        ["Database", where],
+        ["Generated", f"{plan.generated_at} by p2c-upgrade {plan.tool_version}"],
+        ["Exit code", "3" if plan.has_blockers else "0"],
+    ]
+    return Section("summary", "p2c-upgrade plan", [], [Table("summary", ["item", "value"], rows)])
+
+
+def _steps(plan: Plan) -> Section:
+    rows: list[list[Cell]] = [
+        [s.step, s.status.upper() if s.status == BLOCKED else s.status,
+         "" if s.changes is None else f"{s.changes:,}", s.summary]
+        for s in plan.steps
+    ]
+    return Section("steps", "Steps", ["What `p2c-upgrade run` would do, in order."],
+                   [Table("steps", ["step", "status", "rows that would change", "what"], rows)])
+
+
+def _numbers(plan: Plan) -> Section:
+    rows = [_number_row(n) for n in plan.numbers]
+    return Section("numbers", "Number ranges", [
+        "Numbers go to records oldest first (createdon, then the key); the suffix comes from "
+        "the record's key, so `run` assigns exactly these numbers."],
+        [Table("numbers", ["step", "sequence", "records", "first number", "last number",
+                           "next value now", "next value after"], rows)])
+
+
+def _number_row(n: NumberPlan) -> list[Cell]:
+    if n.error:
+        return [n.step, f"{n.entity}: {n.error}", "", "", "", "", ""]
+    source = "msdynce_p2cautonumber" if n.sequence_source == "table" else "default row"
+    return [n.step, f"{n.prefix} ({source}, suffix {n.suffix_length})", f"{n.records:,}",
+            n.first.number if n.first else "", n.last.number if n.last else "",
+            _int(n.next_value_before), _int(n.next_value_after)]
+
+
+def _flags(plan: Plan) -> Section:
+    a, c = plan.active_customers, plan.company_is_account
+    rows: list[list[Cell]] = [
+        ["active-customers", "Is Active Customer No to Yes", f"{a.get('contacts', 0):,}"],
+        ["", "  with a quote", f"{a.get('quote', 0):,}"],
+        ["", "  with a salesorder", f"{a.get('salesorder', 0):,}"],
+        ["", "  with an invoice", f"{a.get('invoice', 0):,}"],
+        ["company-is-account", "IsCompanyAnAccount No to Yes", f"{c.get('false_to_true', 0):,}"],
+        ["", "IsCompanyAnAccount Yes to No", f"{c.get('true_to_false', 0):,}"],
+    ]
+    return Section("flags", "Contact flags", [
+        "A contact can have several kinds of documents, so the three document lines overlap."],
+        [Table("flags", ["step", "change", "contacts"], rows)])
+
+
+def _duplicates(plan: Plan) -> Section:
+    if not plan.duplicates:
+        return Section("duplicates", "Duplicate account numbers",
+                       ["No account numbers collide as F&O compares them."])
+    headers = ["group", "accountid", "accountnumber", "kind", "created on",
+               "under duplicates --renumber"]
+    if plan.show_personal_data:
+        headers.insert(2, "name")
+    rows: list[list[Cell]] = []
+    for i, g in enumerate(plan.duplicates, 1):
+        for m in g.members:
+            row: list[Cell] = [str(i), m.id, repr(m.number), m.kind, m.createdon or "",
+                               "keeps its number" if m.keeps else "gets a new number"]
+            if plan.show_personal_data:
+                row.insert(2, m.name or "")
+            rows.append(row)
+    return Section("duplicates", "Duplicate account numbers", [
+        f"{len(plan.duplicates)} groups collide as F&O compares keys (case, accents and "
+        "trailing spaces ignored). They block initial-sync. In each group the oldest record "
+        "keeps its number under `p2c-upgrade duplicates --renumber`."],
+        [Table("duplicates", headers, rows)])
+
+
+def _findings(plan: Plan) -> Section:
+    if not plan.findings:
+        return Section("findings", "Data-quality findings", ["No data-quality findings."])
+    return Section("findings", "Data-quality findings", ["Blockers first, then warnings."],
+                   [_findings_table("findings", plan.findings, plan)])
+
+
+def _findings_table(table_id: str, findings: list[Finding], plan: Plan) -> Table:
+    rows: list[list[Cell]] = [
+        [f.severity, f"{f.title} [{f.code}]", f"{f.count:,}",
+         _examples(f.examples, plan.show_personal_data), f.action]
+        for f in findings
+    ]
+    return Table(table_id, ["severity", "finding", "count", "examples", "what to do"], rows)
+
+
+def _examples(examples: list[Example], names: bool) -> list[str]:
+    lines = []
+    for e in examples[:SHOWN_EXAMPLES]:
+        value = "NULL" if e.value is None else repr(e.value)
+        name = f" {e.name}" if names and e.name else ""
+        lines.append(f"{e.table} {e.id}{name}: {value}")
+    return lines
+
+
+def _sync(plan: Plan) -> Section:
+    tasks: list[list[Cell]] = [
+        [t.task, t.entity, t.selects, f"{t.rows:,}",
+         f"over {plan.row_limit:,}" if t.over_limit else ""]
+        for t in plan.sync_tasks
+    ]
+    unsynced: list[list[Cell]] = [[u.reason, f"{u.rows:,}", u.meaning] for u in plan.unsynced]
+    return Section("sync", "Sync routing", [
+        "What the initial sync would select once the upgrade has run, in dependency order."],
+        [Table("sync_tasks", ["task", "F&O entity", "selects", "records", "limit"], tasks),
+         Table("not_synchronized", ["not synchronized", "contacts", "why"], unsynced)])
+
+
+def _int(value: int | None) -> str:
+    return "" if value is None else str(value)
