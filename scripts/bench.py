@@ -34,6 +34,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -75,7 +76,7 @@ class Measured:
 # (python -I -S, about 5 MB) forks the command, waits for it with os.wait4 and writes the
 # kernel's accounting of that one child as JSON.
 _LAUNCHER = """
-import json, os, sys, time
+import json, os, signal, sys, time
 out = sys.argv[1]
 started = time.perf_counter()
 pid = os.fork()
@@ -84,7 +85,16 @@ if pid == 0:
         os.execvp(sys.argv[2], sys.argv[2:])
     finally:
         os._exit(127)
-_, status, ru = os.wait4(pid, 0)
+def forward(signum, frame):
+    os.kill(pid, signum)
+for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(s, forward)
+while True:
+    try:
+        _, status, ru = os.wait4(pid, 0)
+        break
+    except InterruptedError:
+        continue
 seconds = time.perf_counter() - started
 code = os.waitstatus_to_exitcode(status)
 with open(out, "w") as f:
@@ -101,8 +111,14 @@ def measure(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None
             tempfile.TemporaryDirectory(prefix="p2c-bench-") as tmp:
         report = Path(tmp) / "rusage.json"
         started = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report), *argv],
-                              stdout=out, stderr=err, env=env, cwd=cwd or ROOT)
+        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report), *argv],
+                                stdout=out, stderr=err, env=env, cwd=cwd or ROOT)
+        try:
+            proc.wait()
+        except BaseException:  # interrupted: the launcher passes SIGTERM on to the command
+            proc.terminate()
+            proc.wait()
+            raise
         seconds = time.perf_counter() - started
         out.seek(0)
         err.seek(0)
@@ -935,8 +951,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # the databases get dropped on the way out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGTERM, _terminate)
     if argv[:1] == ["_baseline"]:
         sub = argparse.ArgumentParser(prog="bench.py _baseline")
         sub.add_argument("--db", required=True)

@@ -157,3 +157,58 @@ def test_no_lpad_truncation_in_postgresql_baseline() -> None:
     text = (ROOT / "sql" / "postgresql" / "baseline.sql").read_text()
     for m in re.finditer(r"lpad\(([^;]*?)'0'\)", text):
         assert "greatest(5" in m.group(1)
+
+
+# --- the benchmark's own machinery ------------------------------------------------------------
+
+
+def test_measure_reports_the_child_not_the_bench() -> None:
+    bench = _bench()
+    ballast = bytearray(120 * 1024 * 1024)  # the bench's own memory must not count
+    for i in range(0, len(ballast), 4096):
+        ballast[i] = 1
+    small = bench.measure([sys.executable, "-c", "pass"])
+    big = bench.measure([sys.executable, "-c", "x = bytearray(80 * 2**20); print('ok')"])
+    del ballast
+    assert small.exit_code == 0 and small.peak_rss < 60 * 2**20
+    assert big.stdout.strip() == "ok" and big.peak_rss > 80 * 2**20
+    failed = bench.measure([sys.executable, "-c", "import sys; sys.exit(3)"])
+    assert failed.exit_code == 3 and failed.seconds > 0
+
+
+def test_reading_the_tools_documents() -> None:
+    bench = _bench()
+    steps = bench.status_steps({"steps": [
+        {"step": "prepare", "rows_changed": 10, "started_at": "2026-01-01T00:00:00Z",
+         "finished_at": "2026-01-01T00:00:02Z"},
+        {"step": "contact-numbers", "rows_changed": 400, "seconds": 1.25},
+    ]})
+    assert steps["prepare"] == {"seconds": 2.0, "rows": 10, "coarse": 1.0}
+    assert steps["contact-numbers"] == {"seconds": 1.25, "rows": 400, "coarse": 0.0}
+    summary = '{"tasks": [{"task": "Accounts", "selected": 5}, {"task": "Contacts", ' \
+              '"inserted": 2, "failed": 1}]}\nAccounts: 5 selected'
+    assert bench.sync_records(summary) == 8
+    assert bench.sync_records("no json") is None
+
+
+def test_goals_are_judged_not_hidden() -> None:
+    bench = _bench()
+
+    def result(name: str, seconds: float, rss_mb: float = 50, rows: int = 0) -> Any:
+        r = bench.Result(name)
+        r.samples.append(bench.Sample(seconds, int(rss_mb * 2**20), 0, rows, {}))
+        return r
+
+    scale = {"accounts": 200_000, "results": {
+        "baseline": result("baseline", 10), "run": result("run", 16),
+        "run-no-journal": result("run-no-journal", 14)}}
+    goals = {g.text: g for g in bench.evaluate_goals("sqlite", [scale])}
+    assert goals["run <= 1.5x baseline"].status == "NOT MET"
+    assert goals["run <= 1.5x baseline"].value == "1.60x"
+    assert goals["journal overhead: run vs run --no-journal <= 30%"].status == "met"
+    pg = {"accounts": 100_000, "results": {"baseline": result("baseline", 10),
+                                           "run": result("run", 9)}}
+    goals = {g.text: g for g in bench.evaluate_goals("postgresql", [pg])}
+    assert goals["run <= 1.0x baseline"].status == "met"
+    assert "stated at 1,000,000" in goals["run <= 1.0x baseline"].detail
+    assert goals["plan <= 0.5x run"].status == "not measured"
