@@ -148,9 +148,11 @@ def run(settings: Settings, steps: tuple[str, ...], batch_size: int, target: str
             for o in report.outcomes]
     emit(table(rows, ["step", "state", "rows changed", "batches", "seconds", "detail"]))
     emit(f"run {report.run_id}: {report.rows_changed:,} rows changed")
+    if report.sync_summary is not None:
+        emit(report.sync_summary.to_text())
     for reason in report.blocked:
         emit(f"BLOCKED: {reason}")
-    return EXIT_OK
+    return EXIT_BLOCKED if report.sync_failed else EXIT_OK
 
 
 @main.command()

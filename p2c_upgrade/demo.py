@@ -7,12 +7,15 @@ initial sync to an F&O database and to an F&O data package, and says where every
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from .config import load_config
-from .db import open_database
+from .db import Database, open_database
 from .duplicates import collision_groups
 from .errors import EXIT_OK
 from .generator import generate
@@ -25,6 +28,25 @@ from .status import verify_checks
 def _say(text: str = "") -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def _short(summary: object) -> str:
+    """The summary table and its notes, without the long failure listing."""
+    text = summary.to_text()  # type: ignore[attr-defined]
+    head, *_ = text.split("\n\n")
+    notes = summary.notes()  # type: ignore[attr-defined]
+    return "\n".join([head, *notes])
+
+
+def _clear_unknown_countries(db: Database, summary: object) -> list[str]:
+    """Blank the country values the sync could not resolve (demo data only)."""
+    bad = sorted({f["detail"].split("'")[1] for t in summary.tasks  # type: ignore[attr-defined]
+                  for f in t.failures if f.get("reason") == "unknown_country" and "'" in (f.get("detail") or "")})
+    with db.engine.begin() as conn:
+        for table in ("account", "contact"):
+            conn.execute(sa.text(f"UPDATE {table} SET address1_country = NULL WHERE address1_country IN "
+                                 "(SELECT value FROM json_each(:bad))"), {"bad": json.dumps(bad)})
+    return bad
 
 
 def run_demo(directory: str, accounts: int, *, progress: bool = True) -> int:
@@ -58,8 +80,8 @@ def run_demo(directory: str, accounts: int, *, progress: bool = True) -> int:
     _say(f"   blockers: {'yes: duplicate account numbers, see below' if plan.has_blockers else 'none'}")
 
     _say("\n3. The upgrade (p2c-upgrade run):")
-    report = run_upgrade(db, RunOptions(progress=bars, batch_size=500))
-    rows = [[o.step, o.state, f"{o.rows_changed:,}", o.batches] for o in report.outcomes]
+    upgrade = run_upgrade(db, RunOptions(progress=bars, batch_size=500))
+    rows = [[o.step, o.state, f"{o.rows_changed:,}", o.batches] for o in upgrade.outcomes]
     _say(table(rows, ["step", "state", "rows changed", "batches"]))
 
     with db.engine.connect() as conn:
@@ -75,16 +97,27 @@ def run_demo(directory: str, accounts: int, *, progress: bool = True) -> int:
              "renumbered, the oldest of each group kept its number (journaled)")
 
     _say("\n5. The initial sync to an F&O database (p2c-upgrade run --target ...):")
-    report = run_upgrade(db, RunOptions(progress=bars, target=f"sqlite:///{fno}", config=config,
+    target = f"sqlite:///{fno}"
+    report = run_upgrade(db, RunOptions(progress=bars, target=target, config=config,
                                         steps=["duplicate-account-numbers", "initial-sync"]))
     if report.sync_summary is not None:
-        _say(report.sync_summary.to_text())
+        _say(_short(report.sync_summary))
+    if report.sync_failed:
+        fixed_countries = _clear_unknown_countries(db, report.sync_summary)
+        _say(f"\n   {report.sync_summary.failed_total} records failed on their data (each listed with its "
+             "reason; see runbooks/initial-sync-and-sync-errors.md).")
+        _say(f"   The sample data holds made-up countries ({', '.join(fixed_countries)}). In production you "
+             "correct them in Sales or map them in the configuration file; the demo clears them so the "
+             "template default (USA) applies, and runs the sync again, which retries only what failed:")
+        from .sync import run_sync
+
+        _say(_short(run_sync(db, target, config, progress=bars)))
 
     _say("\n6. The same sync as an F&O data package (p2c-upgrade sync --target package:DIR):")
     from .sync import run_sync
 
     summary = run_sync(db, f"package:{package}", config, progress=bars)
-    _say(summary.to_text())
+    _say(_short(summary))
 
     _say("\n7. Verification (p2c-upgrade verify):")
     checks = verify_checks(open_database(url, read_only=True))
@@ -97,5 +130,5 @@ def run_demo(directory: str, accounts: int, *, progress: bool = True) -> int:
     _say(f"  F&O data package:            {package}")
     _say(f"  dry-run reports:             {out}/plan.html, plan.json, plan.md, changes.csv")
     _say(f"  try: p2c-upgrade status --db {url}")
-    _say(f"       p2c-upgrade undo --run {report.run_id} --dry-run --db {url}")
+    _say(f"       p2c-upgrade undo --run {upgrade.run_id} --dry-run --db {url}")
     return EXIT_OK

@@ -58,6 +58,11 @@ class RunReport:
     def rows_changed(self) -> int:
         return sum(o.rows_changed for o in self.outcomes)
 
+    @property
+    def sync_failed(self) -> bool:
+        """Records failed to synchronize (they are recorded; a rerun retries them)."""
+        return self.sync_summary is not None and self.sync_summary.exit_code != 0
+
 
 def missing_p2c_columns(conn: Connection) -> list[str]:
     found = existing_columns(conn)
@@ -180,6 +185,4 @@ def _execute(db: Database, conn: Connection, run_id: int, step: Step, options: R
         report.blocked.append(blocked)
     if "sync_summary" in ctx.extra:
         report.sync_summary = ctx.extra["sync_summary"]
-        if blocked:
-            raise BlockedError(blocked)
     return StepOutcome(name, state, rows, batches, seconds, blocked or detail)
