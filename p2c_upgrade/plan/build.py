@@ -33,7 +33,7 @@ def build_plan(db: Database, config: Config | None, *, show_personal_data: bool 
             plan.numbers.append(numbers)
         contacts = summarize_contacts(conn, db, snap)
         plan.steps += flag_steps(contacts)
-        plan.active_customers = {"contacts": contacts.becomes_active, **contacts.via}
+        plan.active_customers = {"contacts": contacts.becomes_active, "via": dict(contacts.via)}
         plan.company_is_account = {"changes": contacts.to_true + contacts.to_false,
                                    "false_to_true": contacts.to_true,
                                    "true_to_false": contacts.to_false}

@@ -203,7 +203,7 @@ def add_names(conn: Connection, db: Database, findings: list[Finding],
         if not ids:
             continue
         sql = sa.text(statement(db, f"{table}_names")).bindparams(
-            sa.bindparam("ids", expanding=True))
+            sa.bindparam("ids", expanding=True, type_=sa.String()))
         for rid, name in conn.execute(sql, {"ids": sorted(ids)}):
             names[(table, rid)] = name
     for f in findings:

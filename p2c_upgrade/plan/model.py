@@ -126,7 +126,7 @@ class Plan:
     steps: list[StepPlan] = field(default_factory=list)
     schema_changes: list[SchemaChange] = field(default_factory=list)
     numbers: list[NumberPlan] = field(default_factory=list)
-    active_customers: dict[str, int] = field(default_factory=dict)
+    active_customers: dict[str, Any] = field(default_factory=dict)
     company_is_account: dict[str, int] = field(default_factory=dict)
     organization_changes: int = 0
     duplicates: list[DuplicateGroup] = field(default_factory=list)
@@ -167,7 +167,8 @@ class Plan:
 
     def verdict(self) -> str:
         if self.has_blockers:
-            return (f"BLOCKED: {len(self.blockers)} blocker(s) must be resolved before the "
+            n = len(self.blockers)
+            return (f"BLOCKED: {n} blocker{'s' if n > 1 else ''} must be resolved before the "
                     "upgrade goes ahead (exit code 3)")
         if self.nothing_to_do:
             return "Nothing to do: every upgrade step is done and nothing blocks"
@@ -189,15 +190,16 @@ class Plan:
             "steps": [asdict(s) for s in self.steps],
             "schema_changes": [asdict(c) for c in self.schema_changes],
             "numbers": [asdict(n) for n in self.numbers],
-            "active_customers": dict(self.active_customers),
+            "active_customers": {"contacts": self.active_customers.get("contacts", 0),
+                                 "via": dict(self.active_customers.get("via", {}))},
             "company_is_account": dict(self.company_is_account),
             "organization_changes": self.organization_changes,
             "duplicates": {
-                "groups": len(self.duplicates),
-                "records": sum(len(g.members) for g in self.duplicates),
-                "list": [{"key": g.key, "members": [_member(m, self.show_personal_data)
-                                                    for m in g.members]}
-                         for g in self.duplicates],
+                "group_count": len(self.duplicates),
+                "record_count": sum(len(g.members) for g in self.duplicates),
+                "groups": [{"key": g.key, "members": [_member(m, self.show_personal_data)
+                                                      for m in g.members]}
+                           for g in self.duplicates],
             },
             "findings": [_finding(f, self.show_personal_data) for f in self.findings],
             "sync": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import textwrap
 from typing import TextIO
 
@@ -16,6 +17,7 @@ from .sections import Cell, Table, sections
 
 FORMATS = ("table", "json", "markdown", "html", "csv")
 _WRAP = 48  # terminal: wrap long cells at this width
+_CODE = re.compile(r"`([^`]+)`")
 
 
 def write_report(plan: Plan, fmt: str, out: TextIO) -> None:
@@ -107,7 +109,7 @@ def render_html(plan: Plan) -> str:
         if i == 0:
             cls = "verdict blocked" if plan.has_blockers else "verdict"
             body.append(f'<p class="{cls}" id="verdict">{e(plan.verdict())}</p>')
-        body += [f"<p>{e(p)}</p>" for p in s.intro]
+        body += [f"<p>{_html_text(p)}</p>" for p in s.intro]
         body += [_html_table(t) for t in s.tables]
         body.append("</section>")
     title = e(f"p2c-upgrade plan: {database_label(plan.db)}")
@@ -128,8 +130,13 @@ def _html_table(t: Table) -> str:
             + "".join(rows) + "</tbody></table>")
 
 
+def _html_text(text: str) -> str:
+    """Escaped, with `code` spans as <code> (the only markup the report's texts use)."""
+    return _CODE.sub(r"<code>\1</code>", html.escape(text))
+
+
 def _html_cell(cell: Cell) -> str:
     lines = cell if isinstance(cell, list) else [cell]
-    text = "<br>".join(html.escape(x) for x in lines)
+    text = "<br>".join(_html_text(x) for x in lines)
     numeric = isinstance(cell, str) and cell.replace(",", "").isdigit()
     return f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>"

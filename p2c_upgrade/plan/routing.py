@@ -100,7 +100,7 @@ def country_findings(conn: Connection, db: Database, snap: Snapshot, config: Con
         "contact": [(task, contacts.countries.get(task, {}))
                     for task in ("Contacts", "ContactToCustomer")],
     }
-    counts = {"blank_country": {}, "unknown_country": {}}  # type: dict[str, dict[str, int]]
+    counts: dict[str, dict[str, int]] = {"blank_country": {}, "unknown_country": {}}
     values: dict[tuple[str, str], set[str | None]] = {}
     for table, groups in per_table.items():
         for task, by_value in groups:
@@ -142,7 +142,8 @@ def _examples(conn: Connection, db: Database, snap: Snapshot, table: str,
     strings = sorted(v for v in raw_values if v is not None)
     name = f"{table}_country_examples"
     extra = {"contacts": contacts_sql(db, snap)} if table == "contact" else {}
-    sql = sa.text(statement(db, name, **extra)).bindparams(sa.bindparam("values", expanding=True))
+    sql = sa.text(statement(db, name, **extra)).bindparams(
+        sa.bindparam("values", expanding=True, type_=sa.String()))
     params = {"values": strings, "with_null": 1 if None in raw_values else 0,
               "examples": EXAMPLES}
     return [Example(table, r.id, r.value) for r in conn.execute(sql, params)]

@@ -91,11 +91,12 @@ def _number_row(n: NumberPlan) -> list[Cell]:
 
 def _flags(plan: Plan) -> Section:
     a, c = plan.active_customers, plan.company_is_account
+    via = a.get("via", {})
     rows: list[list[Cell]] = [
         ["active-customers", "Is Active Customer No to Yes", f"{a.get('contacts', 0):,}"],
-        ["", "  with a quote", f"{a.get('quote', 0):,}"],
-        ["", "  with a salesorder", f"{a.get('salesorder', 0):,}"],
-        ["", "  with an invoice", f"{a.get('invoice', 0):,}"],
+        ["", "  with a quote", f"{via.get('quote', 0):,}"],
+        ["", "  with a salesorder", f"{via.get('salesorder', 0):,}"],
+        ["", "  with an invoice", f"{via.get('invoice', 0):,}"],
         ["company-is-account", "IsCompanyAnAccount No to Yes", f"{c.get('false_to_true', 0):,}"],
         ["", "IsCompanyAnAccount Yes to No", f"{c.get('true_to_false', 0):,}"],
     ]
