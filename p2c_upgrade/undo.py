@@ -485,9 +485,10 @@ class _Undo:
             return "column", name, False, (f"{left:,} records hold a value in it (set outside the undone "
                                            "run, or conflicts left alone)" if left > 0 else "")
         if e.col == "(index)":
-            table = INDEXES.get(e.record_id)
-            exists = table in found and self.index_exists(e.record_id)
-            return "index", f"index {e.record_id}", not exists, "" if table else "not an index undo knows"
+            if e.record_id not in INDEXES:
+                return "index", f"index {e.record_id}", False, "not an index undo knows"
+            exists = INDEXES[e.record_id] in found and self.index_exists(e.record_id)
+            return "index", f"index {e.record_id}", not exists, ""
         if e.col == "(table)":
             if AUTONUMBER_TABLE not in found:
                 return "table", f"table {AUTONUMBER_TABLE}", True, ""
