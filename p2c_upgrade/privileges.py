@@ -31,7 +31,7 @@ _TABLE_PRIVILEGES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 _TABLE_PRIVILEGES["duplicates"] = _TABLE_PRIVILEGES["run"]
 _TABLE_PRIVILEGES["sync"] = {"account": ("SELECT",), "contact": ("SELECT",)}
-README_HINT = "grant it, or run as the tables' owner (README: privileges)"
+README_HINT = "grant them or run as the tables' owner; the README lists what each command needs"
 
 
 def require_privileges(db: Database, command: str, *, owns: tuple[str, ...] = ()) -> None:
@@ -40,7 +40,7 @@ def require_privileges(db: Database, command: str, *, owns: tuple[str, ...] = ()
         missing = missing_privileges(db, conn, command, owns=owns)
     if missing:
         who = f"database user {db.url.username!r}" if db.is_postgres and db.url.username else "this user"
-        raise P2CError(f"{command} cannot write: {who} lacks " + "; ".join(missing) + f" ({README_HINT})")
+        raise P2CError(f"{command} cannot write: {who} lacks " + "; ".join(missing) + f": {README_HINT}")
 
 
 def missing_privileges(db: Database, conn: Connection, command: str, *,
@@ -102,9 +102,15 @@ def _missing_pg(conn: Connection, command: str, owns: tuple[str, ...]) -> list[s
             {"t": f"{_quote(schema)}.{_quote(table)}", "p": p})]
         if lacking:
             missing.append(f"{', '.join(lacking)} on table {table}")
-    for table in (*_must_own(conn, command, tables), *owns):
-        if table in tables and not tables[table]:
-            missing.append(f"ownership of table {table} (to add its P2C columns or indexes)")
+    for table, column in (("p2c_run", "run_id"), ("p2c_journal", "journal_id")):
+        if command != "sync" and table in tables and not _scalar(
+                conn, "SELECT coalesce(has_sequence_privilege(pg_get_serial_sequence(:t, :c), 'USAGE'), true)",
+                {"t": f"{_quote(schema)}.{_quote(table)}", "c": column}):
+            missing.append(f"USAGE on the sequence of {table}.{column}")
+    owned = [t for t in dict.fromkeys((*_must_own(conn, command, tables), *owns)) if t in tables and not tables[t]]
+    if owned:
+        missing.append(f"ownership of table{'s' if len(owned) > 1 else ''} {', '.join(owned)} "
+                       f"({'prepare adds' if command == 'run' else 'undo takes away'} columns and indexes)")
     return list(dict.fromkeys(missing))
 
 
