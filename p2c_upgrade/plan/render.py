@@ -59,10 +59,14 @@ def _wrap(cell: Cell) -> str:
 
 # --- markdown ----------------------------------------------------------------------------------
 
+_MD_ESCAPES = str.maketrans({"\\": "\\\\", "*": "\\*", "|": "\\|", "<": "&lt;", ">": "&gt;",
+                             "\n": " "})
+
+
 def _md(cell: Cell) -> str:
+    """Values stay literal: markdown's emphasis, table and HTML characters are escaped."""
     lines = cell if isinstance(cell, list) else [cell]
-    text = "<br>".join(html.escape(x, quote=False) for x in lines)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return "<br>".join(x.translate(_MD_ESCAPES) for x in lines)
 
 
 def render_markdown(plan: Plan) -> str:

@@ -106,7 +106,7 @@ def plan_numbers(conn: Connection, db: Database, snap: Snapshot, step: str
         plan.longest = max(len(first.new), len(last.new))
         plan.next_value_after = last_n + 1
     if not plan.records:
-        return StepPlan(step, NOTHING, 0, f"every {job.table} has a {job.col}"), plan
+        return StepPlan(step, NOTHING, 0, f"no {job.table} is without {job.col}"), plan
     summary = (f"{plan.records:,} {job.table} records get {plan.first.number if plan.first else ''}"
                f" .. {plan.last.number if plan.last else ''}")
     status = PENDING
