@@ -17,7 +17,6 @@ each only when nothing but its default is left in it.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,133 +24,26 @@ from sqlalchemy.engine import Connection
 
 from . import faults, ledger, sqlfiles
 from .db import Database, translate_errors
-from .errors import EXIT_BLOCKED, EXIT_OK, P2CError, UsageError
+from .errors import P2CError, UsageError
 from .lock import UpgradeLock
 from .numbering import seqpart
-from .numbers import ACCOUNT_NUMBERS, CONTACT_NUMBERS, NumberJob
+from .numbers import NumberJob
 from .privileges import require_privileges
 from .progress import NullProgress, Progress
-from .schema import AUTONUMBER_TABLE, DOCUMENT_TABLES, existing_columns, pk_type_sql
+from .schema import AUTONUMBER_TABLE, existing_columns, pk_type_sql
+from .undo_report import (
+    COLUMNS,
+    LISTED_CONFLICTS,
+    SCHEMA_KINDS,
+    SEQUENCES,
+    Column,
+    Entry,
+    Group,
+    UndoResult,
+)
+from .undo_schema import SchemaObjects
 
 DEFAULT_BATCH_SIZE = 10_000
-LISTED_CONFLICTS = 100
-UNDO_VERSION = 1
-SCHEMA_KINDS = ("(column)", "(table)", "(row)", "(index)")  # col of a schema object's entry
-
-
-@dataclass(frozen=True)
-class Column:
-    """A Sales column the tool writes, so the only one undo will write back."""
-
-    table: str
-    pk: str
-    name: str
-    kind: str  # "text" (default NULL) or "bool" (journaled 'true'/'false', default false)
-
-
-COLUMNS = {(c.table, c.name): c for c in (
-    Column("account", "accountid", "accountnumber", "text"),
-    Column("contact", "contactid", "msdynce_contactnumber", "text"),
-    Column("contact", "contactid", "msdynce_isactivecustomer", "bool"),
-    Column("contact", "contactid", "msdynce_iscompanyanaccount", "bool"),
-    Column("organization", "organizationid", "issopintegrationenabled", "bool"),
-)}
-SEQUENCES: dict[str, NumberJob] = {"account": ACCOUNT_NUMBERS, "contact": CONTACT_NUMBERS}
-INDEXES = {f"p2c_ix_{t}_customerid": t for t in DOCUMENT_TABLES}
-
-
-@dataclass
-class Group:
-    """What undo did (or would do) to one journaled column of one step of one run."""
-
-    run_id: int
-    step: str
-    table: str
-    column: str
-    total: int = 0
-    restored: int = 0
-    already: int = 0
-    conflicts: int = 0
-    gone: int = 0
-
-
-@dataclass
-class Entry:
-    journal_id: int
-    step: str
-    tbl: str
-    record_id: str
-    col: str
-    old: str | None
-    new: str | None
-
-
-@dataclass
-class UndoResult:
-    """The report the CLI renders: `to_dict()`, `table()`, `notes()`, `exit_code`."""
-
-    dry_run: bool
-    run_id: int | None
-    step: str | None
-    runs: list[int] = field(default_factory=list)
-    undo_run_id: int | None = None
-    groups: list[Group] = field(default_factory=list)
-    objects: list[dict[str, str]] = field(default_factory=list)
-    sequences: dict[str, dict[str, Any]] = field(default_factory=dict)
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
-    remarks: list[str] = field(default_factory=list)
-
-    @property
-    def conflicts_total(self) -> int:
-        return sum(g.conflicts for g in self.groups)
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_BLOCKED if self.conflicts_total else EXIT_OK
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": UNDO_VERSION, "dry_run": self.dry_run, "run_id": self.run_id,
-            "step": self.step, "runs": self.runs, "undo_run_id": self.undo_run_id,
-            "groups": [vars(g) for g in self.groups],
-            "sequences": list(self.sequences.values()), "schema": self.objects,
-            "conflicts_total": self.conflicts_total, "conflicts": self.conflicts,
-            "conflicts_truncated": self.conflicts_total > len(self.conflicts),
-            "notes": self.remarks, "exit_code": self.exit_code,
-        }
-
-    def table(self) -> tuple[list[str], list[list[Any]]]:
-        verb = "would restore" if self.dry_run else "restored"
-        headers = ["run", "step", "table.column", "journaled", verb, "already undone",
-                   "conflicts", "records gone"]
-        rows = [[g.run_id, g.step, f"{g.table}.{g.column}", f"{g.total:,}", f"{g.restored:,}",
-                 f"{g.already:,}", f"{g.conflicts:,}", f"{g.gone:,}"] for g in self.groups]
-        return headers, rows
-
-    def notes(self) -> list[str]:
-        out: list[str] = []
-        for seq in self.sequences.values():
-            out.append(f"sequence {seq['entity']}: {seq['outcome']}")
-        for obj in self.objects:
-            out.append(f"{obj['object']}: {obj['outcome']}" + (f" ({obj['reason']})" if obj["reason"] else ""))
-        for c in self.conflicts[:10]:
-            out.append(f"conflict: {c['table']} {c['record_id']} {c['column']} is {c['current_value']!r}, "
-                       f"run {c['run_id']} set {c['journaled_value']!r}: left alone")
-        if self.conflicts_total > 10:
-            out.append(f"... {self.conflicts_total - 10:,} more conflicts (--format json lists "
-                       f"{LISTED_CONFLICTS})")
-        out.extend(self.remarks)
-        restored = sum(g.restored for g in self.groups)
-        already = sum(g.already for g in self.groups)
-        if self.dry_run:
-            out.append(f"dry run, nothing written: undo would restore {restored:,} values "
-                       f"({already:,} already undone, {self.conflicts_total:,} conflicts)")
-        else:
-            out.append(f"undo run {self.undo_run_id}: restored {restored:,} values "
-                       f"({already:,} already undone, {self.conflicts_total:,} conflicts left alone)"
-                       + ("; undo it with `p2c-upgrade undo --run "
-                          f"{self.undo_run_id}`" if restored else ""))
-        return out
 
 
 def undo_changes(db: Database, *, run_id: int | None = None, step: str | None = None,
@@ -247,7 +139,7 @@ def _finish(conn: Connection, result: UndoResult, undo_run: int) -> None:
     ledger.finish_run(conn, undo_run, state)
 
 
-class _Undo:
+class _Undo(SchemaObjects):
     """One undo (or its dry run) on one connection; `undo_run` None means write nothing."""
 
     def __init__(self, db: Database, conn: Connection, result: UndoResult, undo_run: int | None,
@@ -453,116 +345,6 @@ class _Undo:
             self.held[key] = held
         held = self.held[key]
         return [v for v in handed if held.get(seqpart(v, prefix_text), 0) > 0]
-
-    # schema objects -------------------------------------------------------------------------
-    def remove(self, e: Entry) -> None:
-        """Take away an object prepare created, when nothing but its default is left in it."""
-        with self.conn.begin():
-            found = self.schema()
-            kind, name, gone, reason = self.object_state(e, found)
-            if gone:
-                return self.outcome(kind, name, "already gone", "")
-            if reason:
-                return self.outcome(kind, name, "kept", reason)
-            if not self.dry:
-                self.drop(kind, e)
-                self.journal(e.tbl, e.record_id, e.col, e.new, None)
-            self.sim_gone.add((e.tbl, e.record_id, e.col))
-            self.outcome(kind, name, "would be removed" if self.dry else "removed", "")
-
-    def object_state(self, e: Entry, found: dict[str, set[str]]) -> tuple[str, str, bool, str]:
-        if (e.tbl, e.record_id, e.col) in self.sim_gone:
-            return "", f"{e.tbl}.{e.col}", True, ""
-        if e.col == "(column)":
-            col = COLUMNS.get((e.tbl, e.record_id))
-            name = f"column {e.tbl}.{e.record_id}"
-            if col is None or e.record_id not in found.get(e.tbl, set()):
-                return "column", name, col is not None, "" if col else "not a column undo knows"
-            ids = {"table": self.q(e.tbl), "non_default": self.sql(f"non_default_{col.kind}", col=self.q(col.name))}
-            left = int(self.run("non_default_count", {}, **ids).scalar() or 0)
-            if self.dry:
-                left -= self.to_default[(e.tbl, col.name)]
-            return "column", name, False, (f"{left:,} records hold a value in it (set outside the undone "
-                                           "run, or conflicts left alone)" if left > 0 else "")
-        if e.col == "(index)":
-            if e.record_id not in INDEXES:
-                return "index", f"index {e.record_id}", False, "not an index undo knows"
-            exists = INDEXES[e.record_id] in found and self.index_exists(e.record_id)
-            return "index", f"index {e.record_id}", not exists, ""
-        if e.col == "(table)":
-            if AUTONUMBER_TABLE not in found:
-                return "table", f"table {AUTONUMBER_TABLE}", True, ""
-            rows = int(self.run("autonumber_count", {}).scalar() or 0)
-            if self.dry:
-                rows -= sum(1 for g in self.sim_gone if g[0] == AUTONUMBER_TABLE and g[2] == "(row)")
-            return "table", f"table {AUTONUMBER_TABLE}", False, (f"it still holds {rows} rows" if rows else "")
-        name = f"{AUTONUMBER_TABLE} row {e.record_id!r}"
-        row = self.conn.execute(sa.text(self.sql("autonumber_row")), {"entity": e.record_id}).first() \
-            if AUTONUMBER_TABLE in found else None
-        if row is None:
-            return "row", name, True, ""
-        seq = self.sim_seq.get(e.record_id, row[1])
-        if f"{row[0]}|{seq}|{row[2]}" != e.new:
-            return "row", name, False, (f"it is {row[0]}|{seq}|{row[2]}, not {e.new} as prepare made it "
-                                        "(the sequence did not go back to its first number)")
-        return "row", name, False, ""
-
-    def drop(self, kind: str, e: Entry) -> None:
-        if kind == "column":
-            self.run("drop_column", {}, table=self.q(e.tbl), col=self.q(e.record_id))
-        elif kind == "index":
-            self.run("drop_index", {}, index=self.q(e.record_id))
-        elif kind == "table":
-            self.run("drop_autonumber", {})
-        else:
-            prefix, start, suffix = (e.new or "||").split("|")
-            self.run("delete_autonumber_row", {"entity": e.record_id, "prefix": prefix,
-                                               "start": int(start), "suffix_length": int(suffix)})
-
-    def recreate(self, run_id: int, e: Entry) -> None:
-        """Undoing an undo: put back an object it had taken away (prepare's own statements)."""
-        with self.conn.begin():
-            found = self.schema()
-            dialect = self.dialect
-            if e.col == "(column)" and (e.tbl, e.record_id) in COLUMNS:
-                kind, name = "column", f"column {e.tbl}.{e.record_id}"
-                exists = e.record_id in found.get(e.tbl, set())
-                stmt = sqlfiles.statement(dialect, "prepare", f"add_{e.record_id}")
-                params: dict[str, Any] = {}
-            elif e.col == "(table)":
-                kind, name, exists = "table", f"table {AUTONUMBER_TABLE}", AUTONUMBER_TABLE in found
-                stmt, params = sqlfiles.statement(dialect, "prepare", "create_autonumber"), {}
-            elif e.col == "(index)" and e.record_id in INDEXES:
-                table = INDEXES[e.record_id]
-                kind, name = "index", f"index {e.record_id}"
-                exists = self.index_exists(e.record_id)
-                stmt = sqlfiles.statement(dialect, "prepare", "index_customerid",
-                                          index=self.q(e.record_id), table=self.q(table))
-                params = {}
-            elif e.col == "(row)" and e.old:
-                prefix, start, suffix = e.old.split("|")
-                kind, name = "row", f"{AUTONUMBER_TABLE} row {e.record_id!r}"
-                exists = AUTONUMBER_TABLE in found and self.conn.execute(
-                    sa.text(self.sql("autonumber_row")), {"entity": e.record_id}).first() is not None
-                stmt = sqlfiles.statement(dialect, "prepare", "insert_autonumber")
-                params = {"entity": e.record_id, "prefix": prefix, "start": int(start),
-                          "suffix_length": int(suffix)}
-            else:
-                return
-            if exists:
-                return self.outcome(kind, name, "already there", "")
-            if not self.dry:
-                self.conn.execute(sa.text(stmt), params)
-                self.journal(e.tbl, e.record_id, e.col, None, e.old)
-            self.outcome(kind, name, "would be re-created" if self.dry else "re-created", "")
-
-    def index_exists(self, name: str) -> bool:
-        table = INDEXES[name]
-        return any(i["name"] == name for i in sa.inspect(self.conn).get_indexes(table))
-
-    def outcome(self, kind: str, name: str, outcome: str, reason: str) -> None:
-        if kind:
-            self.result.objects.append({"object": name, "outcome": outcome, "reason": reason})
 
     def journal(self, tbl: str, record_id: str, col: str, old: str | None, new: str | None) -> None:
         self.run("journal_entry", {"undo_run": self.undo_run, "tbl": tbl, "record_id": record_id,
