@@ -225,7 +225,7 @@ def describe_db_error(exc: BaseException, db: Database | None) -> str:
         text = f"the server cancelled a statement that ran past its statement_timeout: {text}"
     if "no such table" in low or "undefinedtable" in low:
         text = f"missing table: {text}"
-    if "disk" in low and "full" in low:
+    if "disk" in low and "full" in low or "no space left on device" in low:
         text = f"the disk is full: {text}"
     secrets = db.secrets if db else []
     return mask_secrets(text, secrets)
