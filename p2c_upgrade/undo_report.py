@@ -122,12 +122,13 @@ class UndoResult:
         out.extend(self.remarks)
         restored = sum(g.restored for g in self.groups)
         already = sum(g.already for g in self.groups)
+        conflicts = f"{self.conflicts_total:,} conflict{'' if self.conflicts_total == 1 else 's'}"
         if self.dry_run:
             out.append(f"dry run, nothing written: undo would restore {restored:,} values "
-                       f"({already:,} already undone, {self.conflicts_total:,} conflicts)")
+                       f"({already:,} already undone, {conflicts})")
         else:
             out.append(f"undo run {self.undo_run_id}: restored {restored:,} values "
-                       f"({already:,} already undone, {self.conflicts_total:,} conflicts left alone)"
+                       f"({already:,} already undone, {conflicts} left alone)"
                        + ("; undo it with `p2c-upgrade undo --run "
                           f"{self.undo_run_id}`" if restored else ""))
         return out
