@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
-from conftest import PG_URL, SalesDb, require_pg
 from p2c_upgrade.config import Config
 from p2c_upgrade.schema import P2C_COLUMNS, sales_metadata
 from p2c_upgrade.sync import SyncSummary, run_sync
+
+from conftest import PG_URL, SalesDb
 
 NS = uuid.UUID("6f1c1d52-6c55-4d5b-9b0e-1d2b8f0c7a10")
 
@@ -135,21 +134,6 @@ class Targets:
             for schema in self.schemas:
                 conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def targets(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Targets]:
-    """Fresh database targets: SQLite files or PostgreSQL schemas."""
-    if request.param == "postgresql":
-        require_pg()
-    made = Targets(request.param, tmp_path)
-    yield made
-    made.drop()
-
-
-@pytest.fixture
-def sqlite_targets(tmp_path: Path) -> Targets:
-    return Targets("sqlite", tmp_path)
 
 
 def read_target(target: str) -> dict[str, list[tuple[Any, ...]]]:

@@ -56,7 +56,7 @@ def run_sync(
             source.check_columns(tables, plans)
             source.check_duplicates(conn)
         state.ensure_tables(db)
-    tgt = open_target(target, package_max_rows=config.package_max_rows,
+    tgt = open_target(target, package_max_rows=config.package_max_rows, batch_size=batch_size,
                       description="P2C initial sync")
     try:
         summary = SyncSummary(target=tgt.description, target_kind=tgt.kind, run_id=run_id,
@@ -97,16 +97,18 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
                     ts.skipped_reasons[reason] += n
         runner = _TaskRun(db, tgt, plan, tables, config, ts, show_personal_data)
         runner.sync_run_id = summary.sync_run_id
+        first = source.batch_query(plan, tables, batch_size, first=True)
+        following = source.batch_query(plan, tables, batch_size, first=False)
         with progress.bar(total=total, desc=plan.task, unit="records") as bar:
             after: Any = None
             while True:
                 with translate_errors(db), db.engine.connect() as conn:
-                    rows = conn.execute(
-                        source.batch_query(plan, tables, tgt.target_id, after, batch_size)
-                    ).mappings().all()
-                if not rows:
-                    break
-                after = rows[-1][plan.template.id_column]
+                    query, params = (first, {}) if after is None else (following, {"after": after})
+                    found = conn.execute(query, params).mappings().all()
+                    if not found:
+                        break
+                    after = found[-1][plan.template.id_column]
+                    rows = source.attach_state(conn, plan, tgt.target_id, found)
                 changed = runner.batch(rows) or changed
                 bar.update(len(rows))
         ts.seconds = time.perf_counter() - started
@@ -132,10 +134,12 @@ class _TaskRun:
         self.limit = config.listed_failures
         self.show = show_personal_data
         self.sync_run_id: int | None = None
+        self.now = state.now()
 
     def batch(self, rows: list[Mapping[str, Any]]) -> bool:
         """Process one key batch; True when the target changed."""
         t = self.plan.template
+        self.now = state.now()
         records: list[dict[str, Any]] = []
         writes: list[tuple[Mapping[str, Any], str, Mapped]] = []
         for row in rows:
@@ -215,5 +219,5 @@ class _TaskRun:
             "entity": self.plan.entity.name, "status": status, "key_value": key,
             "key_fold": fold, "fingerprint": fingerprint, "reason": reason, "detail": detail,
             "number": number[:64] if number else None, "sync_run_id": self.sync_run_id,
-            "updated_at": state.now(),
+            "updated_at": self.now,
         }

@@ -40,70 +40,108 @@ def text(value: Any) -> str | None:
     """A Sales value as F&O text: surrounding spaces dropped, blank is None."""
     if value is None:
         return None
+    if type(value) is str:
+        return value.strip() or None
     if isinstance(value, bool):
         value = "Yes" if value else "No"
     elif isinstance(value, (dt.datetime, dt.date)):
         value = value.isoformat()
     elif isinstance(value, (int, float, Decimal)):
         value = str(value)
-    value = str(value).strip()
-    return value or None
+    return str(value).strip() or None
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One field, compiled: a constant already mapped, or a row key with its map and default."""
+
+    name: str
+    constant: str | None
+    row_key: str | None
+    default: str | None
+    resolver: CountryResolver | None
+    value_map: dict[str, str] | None
+    label: str
 
 
 class Mapper:
-    """Maps and validates the records of one task."""
+    """Maps and validates the records of one task (compiled once, applied per record)."""
 
     def __init__(self, plan: TaskPlan, country_codes: str) -> None:
         self.plan = plan
         self.names = plan.field_names
         self.entity = plan.entity
         self.key_index = self.names.index(self.entity.key)
-        self.country: dict[str, CountryResolver] = {}
-        defaults: list[str | None] = []
+        steps: list[_Step] = []
         for name, spec in plan.fields:
             default = spec.default
+            resolver = None
+            vmap = plan.value_maps[spec.value_map] if spec.value_map else None
             if name in self.entity.country_fields:
-                mapping = plan.value_maps.get(spec.value_map or "country", {})
-                self.country[name] = CountryResolver(mapping, country_codes)
+                resolver = CountryResolver(plan.value_maps.get(spec.value_map or "country", {}),
+                                           country_codes)
+                vmap = None
                 if default is not None:
-                    code = iso_lookup(default, country_codes)
-                    if code is None:
-                        raise UsageError(f"default {default!r} of {name} in task {plan.task} "
-                                         "is not an ISO 3166 country code")
-                    default = code
-            defaults.append(default)
-        self.defaults = tuple(defaults)
+                    default = iso_lookup(default, country_codes)
+                    if default is None:
+                        raise UsageError(f"default {spec.default!r} of {name} in task "
+                                         f"{plan.task} is not an ISO 3166 country code")
+            row_key = spec.source
+            if row_key and row_key.startswith("@"):
+                if row_key != PARENT_KEY or not plan.template.parent_task:
+                    raise UsageError(f"field {name} of task {plan.task}: source {row_key!r} "
+                                     "is not available in this task")
+                row_key = "parent_key"
+            constant = None
+            if spec.constant is not None:
+                constant = self._apply(text(spec.constant), resolver, vmap) or default
+                row_key = None
+            steps.append(_Step(name, constant, row_key, default, resolver, vmap,
+                               spec.source or name))
+        self.steps = tuple(steps)
         self.index = {name: i for i, name in enumerate(self.names)}
         self.party_type = self.index.get("PARTYTYPE")
-        self.salt = "\x1f".join((plan.task, *self.names)).encode("utf-8")
+        self.required = [(self.index.get(n), n) for n in self.entity.required]
+        self.org_name = self.index.get("ORGANIZATIONNAME")
+        self.person_names = [self.index[n] for n in PERSON_NAME_FIELDS if n in self.index]
+        self.salt = "\x1f".join((plan.task, *self.names))
+
+    @staticmethod
+    def _apply(value: str | None, resolver: CountryResolver | None,
+               vmap: dict[str, str] | None) -> str | None:
+        if value is None:
+            return None
+        if resolver is not None:
+            return resolver.resolve(value)
+        if vmap is not None:
+            return vmap.get(map_key(value), value)
+        return value
 
     def map(self, row: Mapping[str, Any]) -> Mapped | Failure:
         t = self.plan.template
         values: list[str | None] = []
+        append = values.append
         country_failure: Failure | None = None
-        for (name, spec), default in zip(self.plan.fields, self.defaults, strict=True):
-            if spec.constant is not None:
-                raw = spec.constant
-            elif spec.source == PARENT_KEY:
-                raw = row.get("parent_key")
-            elif spec.source:
-                raw = row[spec.source]
+        for step in self.steps:
+            if step.row_key is None:
+                append(step.constant if step.constant is not None else step.default)
+                continue
+            value = text(row[step.row_key])
+            if value is None:
+                append(step.default)
+                continue
+            if step.resolver is not None:
+                code = step.resolver.resolve(value)
+                if code is None and country_failure is None:
+                    country_failure = Failure(
+                        "unknown_country",
+                        f"{step.label} {value!r} is neither in the country value map nor an "
+                        "ISO 3166 country name or code")
+                append(code if code is not None else step.default)
+            elif step.value_map is not None:
+                append(step.value_map.get(map_key(value), value))
             else:
-                raw = None
-            value = text(raw)
-            if value is not None:
-                resolver = self.country.get(name)
-                if resolver is not None:
-                    code = resolver.resolve(value)
-                    if code is None and country_failure is None:
-                        country_failure = Failure(
-                            "unknown_country",
-                            f"{spec.source or name} {value!r} is neither in the country value "
-                            "map nor an ISO 3166 country name or code")
-                    value = code
-                elif spec.value_map:
-                    value = self.plan.value_maps[spec.value_map].get(map_key(value), value)
-            values.append(value if value is not None else default)
+                append(value)
 
         key = values[self.key_index]
         if key is None:
@@ -121,26 +159,22 @@ class Mapper:
             return failure
         if country_failure:
             return country_failure
-        digest = hashlib.blake2b(self.salt, digest_size=16)
-        for value in values:
-            digest.update(b"\x1e" + (value.encode("utf-8") if value is not None else b"\x00"))
+        joined = "\x1e".join(v if v is not None else "\x00" for v in values)
+        digest = hashlib.blake2b(f"{self.salt}\x1d{joined}".encode(), digest_size=16)
         return Mapped(key, fno_key(key), tuple(values), digest.hexdigest())
 
     def _required_failure(self, values: list[str | None]) -> Failure | None:
-        required = list(self.entity.required)
+        required = self.required
         party = values[self.party_type] if self.party_type is not None else None
         if party == "Organization":
-            required.append("ORGANIZATIONNAME")
-        for name in required:
-            i = self.index.get(name)
+            required = [*required, (self.org_name, "ORGANIZATIONNAME")]
+        for i, name in required:
             if i is None or values[i] is None:
                 spec = dict(self.plan.fields).get(name)
                 where = f" (Sales column {spec.source})" if spec and spec.source else ""
                 return Failure("missing_required",
                                f"{name} is blank{where} and has no default")
-        if party == "Person" and all(
-            values[self.index[n]] is None for n in PERSON_NAME_FIELDS if n in self.index
-        ):
+        if party == "Person" and all(values[i] is None for i in self.person_names):
             return Failure("missing_person_name",
                            "a person customer needs a first or last name; both are blank")
         return None

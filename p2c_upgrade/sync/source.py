@@ -82,41 +82,61 @@ def count_selected(conn: Connection, plan: TaskPlan, tables: dict[str, sa.Table]
     return int(conn.execute(query).scalar_one())
 
 
-def batch_query(plan: TaskPlan, tables: dict[str, sa.Table], target_id: str,
-                after: Any, limit: int) -> sa.Select[Any]:
-    """The next key batch of the task's records, with their state (and their parent's)."""
+def batch_query(plan: TaskPlan, tables: dict[str, sa.Table], limit: int, *, first: bool
+                ) -> sa.Select[Any]:
+    """A key batch of the task's records (with the parent account's key columns): the first
+    batch, or the one after the bound parameter `after` (the last key of the previous one).
+
+    State rows are fetched separately by key (`attach_state`): a join here would let
+    PostgreSQL's planner, misled by statistics taken while the state table was still empty,
+    rescan the state of a whole task for every record."""
     t = plan.template
     src = tables[t.source].alias("src")
-    rec = state.records.alias("s")
     key = src.c[t.id_column]
     cols: list[Any] = [src.c[c].label(c) for c in plan.source_columns()]
-    cols += [rec.c.status.label("state_status"), rec.c.fingerprint.label("state_fingerprint"),
-             rec.c.reason.label("state_reason"), rec.c.detail.label("state_detail"),
-             rec.c.key_value.label("state_key_value"), rec.c.key_fold.label("state_key_fold")]
-    joined = src.outerjoin(rec, sa.and_(
-        rec.c.target_id == target_id, rec.c.task == t.task,
-        rec.c.source_id == sa.cast(key, sa.String),
-    ))
+    joined: Any = src
     if t.parent_task:
         parent = tables["account"].alias("pa")
-        pstate = state.records.alias("ps")
         cols += [src.c[c].label(c) for c in PARENT_COLUMNS if c not in plan.source_columns()]
         cols += [parent.c.accountid.label("parent_found"),
-                 parent.c.accountnumber.label("parent_number"),
-                 pstate.c.status.label("parent_status"),
-                 pstate.c.key_value.label("parent_key"),
-                 pstate.c.reason.label("parent_reason")]
-        joined = joined.outerjoin(parent, sa.and_(
+                 parent.c.accountnumber.label("parent_number")]
+        joined = src.outerjoin(parent, sa.and_(
             src.c.parentcustomeridtype == "account",
             parent.c.accountid == src.c.parentcustomerid,
-        )).outerjoin(pstate, sa.and_(
-            pstate.c.target_id == target_id, pstate.c.task == t.parent_task,
-            pstate.c.source_id == sa.cast(src.c.parentcustomerid, sa.String),
         ))
     query = sa.select(*cols).select_from(joined).where(*selection(plan, src))
-    if after is not None:
-        query = query.where(key > after)
+    if not first:
+        query = query.where(key > sa.bindparam("after", type_=key.type))
     return query.order_by(key).limit(limit)
+
+
+STATE_FIELDS = ("status", "fingerprint", "reason", "detail", "key_value", "key_fold")
+PARENT_STATE_FIELDS = {"status": "parent_status", "key_value": "parent_key",
+                       "reason": "parent_reason"}
+
+
+def attach_state(conn: Connection, plan: TaskPlan, target_id: str,
+                 rows: list[Any]) -> list[dict[str, Any]]:
+    """The batch's rows as dicts with their state (`state_*`) and, for a task with a parent,
+    the parent's state (`parent_status`, `parent_key`, `parent_reason`)."""
+    t = plan.template
+    out = [dict(r) for r in rows]
+    ids = [str(r[t.id_column]) for r in out]
+    own = state.lookup(conn, target_id, t.task, ids)
+    for r, sid in zip(out, ids, strict=True):
+        found = own.get(sid, {})
+        for f in STATE_FIELDS:
+            r[f"state_{f}"] = found.get(f)
+    if t.parent_task:
+        parent_ids = sorted({str(r["parentcustomerid"]) for r in out
+                             if r["parent_found"] is not None})
+        parents = state.lookup(conn, target_id, t.parent_task, parent_ids)
+        for r in out:
+            found = parents.get(str(r["parentcustomerid"]), {}) \
+                if r["parent_found"] is not None else {}
+            for f, label in PARENT_STATE_FIELDS.items():
+                r[label] = found.get(f)
+    return out
 
 
 def unselected_contacts(conn: Connection, plans: list[TaskPlan], tables: dict[str, sa.Table]

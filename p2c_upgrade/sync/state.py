@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from ..db import Database
+from .bulk import in_list, insert_rows
 
 RECORD_TABLE = "p2c_sync_record"
 RUN_TABLE = "p2c_sync_run"
@@ -26,11 +26,14 @@ SYNCED = "synced"
 FAILED = "failed"
 
 _md = sa.MetaData()
+# Keys lead with the column looked up by lists of values (source_id, key_fold): those indexes
+# are then the only ones a lookup can use, whatever statistics the planner has (none while the
+# table fills up during the first sync), so a lookup never scans a whole target's state.
 records = sa.Table(
     RECORD_TABLE, _md,
-    sa.Column("target_id", sa.String(36), primary_key=True),
-    sa.Column("task", sa.String(40), primary_key=True),
     sa.Column("source_id", sa.String(64), primary_key=True),
+    sa.Column("task", sa.String(40), primary_key=True),
+    sa.Column("target_id", sa.String(36), primary_key=True),
     sa.Column("entity", sa.String(40), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("key_value", sa.String(64)),
@@ -41,7 +44,7 @@ records = sa.Table(
     sa.Column("number", sa.String(64)),
     sa.Column("sync_run_id", sa.Integer),
     sa.Column("updated_at", sa.DateTime),
-    sa.Index("ix_p2c_sync_record_key", "target_id", "entity", "key_fold"),
+    sa.Index("ix_p2c_sync_record_key", "key_fold", "entity", "target_id"),
 )
 runs = sa.Table(
     RUN_TABLE, _md,
@@ -69,16 +72,9 @@ def ensure_tables(db: Database) -> None:
 
 
 def write_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Upsert state rows (one executemany per batch)."""
-    if not rows:
-        return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(records)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["target_id", "task", "source_id"],
-        set_={c: stmt.excluded[c] for c in _UPDATABLE},
-    )
-    conn.execute(stmt, rows)
+    """Upsert state rows (one statement per batch)."""
+    insert_rows(conn, records, rows, conflict=("source_id", "task", "target_id"),
+                update=_UPDATABLE)
 
 
 def key_holders(conn: Connection, target_id: str, entity: str, folds: list[str]
@@ -86,15 +82,27 @@ def key_holders(conn: Connection, target_id: str, entity: str, folds: list[str]
     """Records whose row in the target is under any of these keys (synced, or failed since
     they were written): key_fold -> (task, source_id)."""
     out: dict[str, tuple[str, str]] = {}
-    for i in range(0, len(folds), 500):
+    for cond in in_list(conn, records.c.key_fold, folds):
         rows = conn.execute(
             sa.select(records.c.key_fold, records.c.task, records.c.source_id).where(
-                records.c.target_id == target_id, records.c.entity == entity,
-                records.c.key_fold.in_(folds[i:i + 500]),
-            )
+                cond, records.c.entity == entity, records.c.target_id == target_id)
         )
         for fold, task, source_id in rows:
             out.setdefault(fold, (task, source_id))
+    return out
+
+
+def lookup(conn: Connection, target_id: str, task: str, source_ids: list[str]
+           ) -> dict[str, dict[str, Any]]:
+    """State rows of these records (primary-key lookups): source_id -> row."""
+    out: dict[str, dict[str, Any]] = {}
+    cols = [records.c.source_id, records.c.status, records.c.fingerprint, records.c.reason,
+            records.c.detail, records.c.key_value, records.c.key_fold]
+    for cond in in_list(conn, records.c.source_id, source_ids):
+        found = conn.execute(sa.select(*cols).where(
+            cond, records.c.task == task, records.c.target_id == target_id))
+        for row in found.mappings():
+            out[row["source_id"]] = dict(row)
     return out
 
 

@@ -11,11 +11,12 @@ from .database import DatabaseTarget
 from .package import PACKAGE_PREFIX, PackageTarget
 
 
-def open_target(target: str, *, package_max_rows: int, description: str = "") -> Target:
+def open_target(target: str, *, package_max_rows: int, batch_size: int = 5000,
+                description: str = "") -> Target:
     """Open (creating what is missing) the target named by `target`."""
     if target.startswith(PACKAGE_PREFIX):
         return PackageTarget.open(target[len(PACKAGE_PREFIX):], max_rows=package_max_rows,
-                                  description=description)
+                                  batch_size=batch_size, description=description)
     return DatabaseTarget.open(target)
 
 

@@ -17,11 +17,11 @@ import sqlalchemy as sa
 
 from ...db import Database, open_database, parse_url, translate_errors
 from ...errors import UsageError
+from ..bulk import in_list, insert_rows
 from ..entities import ENTITIES, Entity
 from .base import TargetRow, UpsertCounts
 
 TARGET_ID_TABLE = "p2c_target"
-_IN_CHUNK = 500
 
 
 def entity_tables() -> tuple[sa.MetaData, dict[str, sa.Table]]:
@@ -89,12 +89,9 @@ class DatabaseTarget:
         counts = UpsertCounts()
         with translate_errors(self.db), self.db.engine.begin() as conn:
             existing: dict[str, tuple[Any, ...]] = {}
-            keys = [r.key_fold for r in rows]
-            for i in range(0, len(keys), _IN_CHUNK):
+            for cond in in_list(conn, t.c.p2c_key, [r.key_fold for r in rows]):
                 found = conn.execute(
-                    sa.select(t.c.p2c_key, t.c.p2c_task, t.c.p2c_source_id, *cols)
-                    .where(t.c.p2c_key.in_(keys[i:i + _IN_CHUNK]))
-                )
+                    sa.select(t.c.p2c_key, t.c.p2c_task, t.c.p2c_source_id, *cols).where(cond))
                 for row in found:
                     existing[row[0]] = tuple(row[1:])
             inserts: list[dict[str, Any]] = []
@@ -113,7 +110,7 @@ class DatabaseTarget:
                 else:
                     counts.unchanged += 1
             if inserts:
-                conn.execute(t.insert(), inserts)
+                insert_rows(conn, t, inserts)
             if updates:
                 targets = [*names, "p2c_task", "p2c_source_id"]
                 stmt = (t.update().where(t.c.p2c_key == sa.bindparam("k_key"))

@@ -41,16 +41,18 @@ class PackageTarget:
     kind = "package"
 
     def __init__(self, directory: Path, store: DatabaseTarget, max_rows: int,
-                 description: str) -> None:
+                 description: str, batch_size: int = 5000) -> None:
         self.directory = directory
         self.store = store
         self.max_rows = max_rows
+        self.batch_size = batch_size
         self.label = description or "P2C initial sync"
         self.description = f"package:{directory}"
         self.target_id = store.target_id
 
     @classmethod
-    def open(cls, directory: str, *, max_rows: int, description: str = "") -> PackageTarget:
+    def open(cls, directory: str, *, max_rows: int, batch_size: int = 5000,
+             description: str = "") -> PackageTarget:
         if not directory.strip():
             raise P2CError("package target needs a directory: --target package:DIR")
         path = Path(directory).expanduser().resolve()
@@ -62,7 +64,7 @@ class PackageTarget:
             raise P2CError(f"cannot create the package directory {path}: {exc.strerror}"
                            ) from None
         store = DatabaseTarget.open(f"sqlite:///{path / STORE_NAME}")
-        return cls(path, store, max_rows, description)
+        return cls(path, store, max_rows, description, batch_size)
 
     def mask(self, text: str) -> str:
         return text
@@ -100,7 +102,7 @@ class PackageTarget:
     def _render(self, parts: list[Part], names: list[str], columns: dict[str, tuple[str, ...]]
                 ) -> None:
         streams: dict[str, Iterator[tuple[str | None, ...]]] = {
-            e.name: self.store.iter_rows(e, columns.get(e.name, (e.key,)))
+            e.name: self.store.iter_rows(e, columns.get(e.name, (e.key,)), self.batch_size)
             for e in (CUSTOMERS, CONTACT_PERSONS)
         }
         total = len(parts)
