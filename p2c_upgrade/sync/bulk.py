@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-_SQLITE_IN_MAX = 10_000
+_SQLITE_IN_SIZE = 500
 
 
 def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], *,
@@ -40,12 +40,16 @@ def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], *
 def in_list(conn: Connection, column: sa.ColumnElement[Any], values: Sequence[Any]
             ) -> Iterator[sa.ColumnElement[bool]]:
     """`column IN values` in as few conditions as the dialect allows: one `= ANY(:array)` on
-    PostgreSQL (one bound parameter, one plan), IN lists of at most 10,000 on SQLite."""
+    PostgreSQL (one bound parameter, one plan), IN lists of exactly 500 on SQLite."""
     if not values:
         return
     if conn.dialect.name == "postgresql":
         yield column == sa.any_(sa.bindparam(None, list(values),
                                              type_=postgresql.ARRAY(column.type)))
         return
-    for i in range(0, len(values), _SQLITE_IN_MAX):
-        yield column.in_(values[i:i + _SQLITE_IN_MAX])
+    for i in range(0, len(values), _SQLITE_IN_SIZE):
+        chunk = list(values[i:i + _SQLITE_IN_SIZE])
+        # Always the same number of parameters: SQLite keeps one prepared statement, not
+        # one per list length (its statement cache would hold hundreds of large ones).
+        chunk += [chunk[-1]] * (_SQLITE_IN_SIZE - len(chunk))
+        yield column.in_(chunk)
