@@ -75,6 +75,8 @@ def test_same_contents_for_every_source_and_target(sales_db: SalesDb, targets: T
         for i, t in enumerate(packaged.to_dict()["tasks"])]
     assert summary.exit_code == 3
     assert summary.to_dict()["not_synchronized"]["unknown_country"] == 1
+    for t in summary.to_dict()["tasks"]:
+        assert t["selected"] == t["inserted"] + t["updated"] + t["unchanged"] + t["failed"]
 
     from_package, headers = contents_from_package(package)
     from_db = contents_from_database(target, headers)

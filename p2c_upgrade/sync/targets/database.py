@@ -65,16 +65,19 @@ class DatabaseTarget:
         if schema and parsed.get_backend_name() != "postgresql":
             raise UsageError("the schema parameter of a target URL applies to PostgreSQL only")
         plain = parsed.render_as_string(hide_password=False)
+        new_file = False
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            new_file = not Path(parsed.database).exists()
         if schema:
             _ensure_schema(plain, schema)
         db = open_database(plain, schema, must_exist=False)
         description = db.safe_url + (f" (schema {schema})" if schema else "")
         md, tables = entity_tables()
         with translate_errors(db):
-            if db.dialect == "sqlite":
-                # One fsync per commit instead of several; as durable (synchronous stays FULL).
+            if new_file:
+                # A file we create gets WAL: one fsync per commit instead of several, as
+                # durable (synchronous stays FULL). Existing files keep their journal mode.
                 # Outside any transaction: straight on the driver connection (autocommit).
                 with db.engine.connect() as conn:
                     conn.connection.driver_connection.execute("PRAGMA journal_mode=WAL")
