@@ -11,11 +11,12 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from conftest import SalesDb
-from sync_fixtures import dataset, load, sync
 
 from p2c_upgrade.schema import sales_metadata
 from p2c_upgrade.sync import engine
+
+from conftest import SalesDb
+from sync_fixtures import dataset, load, sync
 
 
 def peak_for(tmp_path: Path, accounts: int) -> int:

@@ -7,12 +7,13 @@ record every outcome in the Sales database (one transaction here). Memory holds 
 
 A kill between the two commits is safe: the rerun re-maps the record, finds the target row
 equal and records it as synchronized. Fault injection, for tests only (`p2c_upgrade.faults`,
-`P2C_FAULT_KILL=sync:<point>:<n>`): `before-commit` fires after the target commit and before the state commit,
-`after-commit` after both.
+`P2C_FAULT_KILL=sync:<point>:<n>`): `before-commit` fires after the target's commit and
+before the state's, `after-commit` after both.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -67,7 +68,7 @@ def run_sync(
             _run(db, tgt, plans, tables, config, summary, batch_size, progress,
                  show_personal_data)
         except BaseException:
-            with translate_errors(db):
+            with contextlib.suppress(Exception):  # the original error is the one to report
                 state.finish_run(db, summary.sync_run_id, "failed", None, None)
             raise
         summary.seconds = time.perf_counter() - started

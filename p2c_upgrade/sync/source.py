@@ -21,6 +21,7 @@ PARENT_COLUMNS = ("parentcustomerid", "parentcustomeridtype")
 
 
 def reflect(conn: Connection, names: set[str]) -> dict[str, sa.Table]:
+    """The Sales tables as they are (types, extra columns), not as the contract pictures them."""
     md = sa.MetaData()
     insp = sa.inspect(conn)
     missing = sorted(n for n in names if not insp.has_table(n))
