@@ -63,9 +63,8 @@ class Group:
 
 def collision_groups(conn: Connection, table: str = "account") -> Iterator[Group]:
     """Colliding groups, streamed in key order; the first member is the one that keeps."""
-    result = conn.execution_options(stream_results=True).execute(
-        sa.text(_sql(conn, "members", table)), common_params()
-    )
+    result = conn.execute(sa.text(_sql(conn, "members", table)), common_params(),
+                          execution_options={"stream_results": True})
     group: Group | None = None
     for fk, rid, number, createdon in result:
         if group is None or group.key != fk:

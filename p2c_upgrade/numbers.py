@@ -6,8 +6,8 @@ computes its numbers into a temporary batch table in one statement, journals and
 and advances the sequence to one past the highest number handed out, all in one transaction.
 A killed run loses its temp tables, and the next run rebuilds the queue from what is still
 unnumbered and continues from the committed sequence value: the same numbers as a run that
-never stopped, none twice. The `plan` command runs the same SELECTs read-only (see
-`planned_numbers_sql`).
+never stopped, none twice. The `plan` command runs the same named SELECTs read-only, with the
+queue and the reserved numbers as CTEs (p2c_upgrade/plan/).
 """
 
 from __future__ import annotations
@@ -80,20 +80,6 @@ def assign_params(seq: Sequence, salt: str, lo: int, hi: int) -> dict[str, objec
         "suffix_length": seq.suffix_length, "alphabet": ALPHABET, "lo": lo, "hi": hi,
         "seq_pattern": seq_pattern(seq.prefix),
     }
-
-
-def planned_numbers_sql(db: Database, job: NumberJob) -> str:
-    """The read-only form of a whole execution: every queued record and the number it gets.
-
-    The queue and the reserved numbers become CTEs with the temp tables' names, so `plan` runs
-    exactly the SELECT that `run` materializes batch by batch.
-    """
-    ids = job.identifiers(db)
-    queue = sqlfiles.statement(db.dialect, "numbers", job.selection, **ids)
-    reserved = sqlfiles.statement(db.dialect, "numbers", "reserved", **ids)
-    assign = sqlfiles.statement(db.dialect, "numbers", "assign", **ids)
-    return (f"WITH p2c_work_queue AS ({queue}), p2c_work_reserved AS ({reserved}) "
-            f"SELECT * FROM ({assign}) planned ORDER BY n")
 
 
 class NumberExecution:

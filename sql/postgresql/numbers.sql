@@ -20,7 +20,8 @@ FROM (
            count(*) OVER (PARTITION BY fk) AS size
     FROM (
         SELECT accountid, accountnumber, createdon,
-               rtrim(translate(accountnumber, CAST(:fold_from AS text), CAST(:fold_to AS text)), ' ') AS fk
+               rtrim(CASE WHEN octet_length(accountnumber) = char_length(accountnumber) THEN lower(accountnumber COLLATE "C")
+                ELSE translate(accountnumber, CAST(:fold_from AS text), CAST(:fold_to AS text)) END, ' ') AS fk
         FROM account
         WHERE accountnumber IS NOT NULL AND btrim(accountnumber, CAST(:ws AS text)) <> ''
     ) keyed
@@ -32,7 +33,8 @@ WHERE r.size > 1 AND r.rank > 1
 -- compared as F&O compares): a generated number never repeats one of them.
 SELECT DISTINCT CAST(m AS bigint) AS r
 FROM (
-    SELECT substring(rtrim(translate(t.{col}, CAST(:fold_from AS text), CAST(:fold_to AS text)), ' ')
+    SELECT substring(rtrim(CASE WHEN octet_length(t.{col}) = char_length(t.{col}) THEN lower(t.{col} COLLATE "C")
+                ELSE translate(t.{col}, CAST(:fold_from AS text), CAST(:fold_to AS text)) END, ' ')
                      FROM CAST(:seq_pattern AS text)) AS m
     FROM {table} t
     WHERE t.{col} IS NOT NULL
@@ -42,16 +44,16 @@ WHERE m IS NOT NULL
 -- name: assign
 -- The numbers for queue entries lo < k <= hi that still hold the value they were queued with.
 -- The j-th of them gets the j-th free sequence number from :start (free: not reserved).
-WITH b AS (
+WITH b AS MATERIALIZED (
     SELECT q.id, q.old, row_number() OVER (ORDER BY q.k) AS j
     FROM p2c_work_queue q
     JOIN {table} t ON t.{pk} = q.id
     WHERE q.k > :lo AND q.k <= :hi AND t.{col} IS NOT DISTINCT FROM q.old
-), f AS (
+), f AS MATERIALIZED (
     SELECT r - :start - (row_number() OVER (ORDER BY r) - 1) AS f
     FROM p2c_work_reserved
     WHERE r >= :start
-), n AS (
+), n AS MATERIALIZED (
     SELECT b.id, b.old, b.j, :start + b.j - 1 + (SELECT count(*) FROM f WHERE f.f < b.j) AS n,
            decode(md5(CAST(:salt AS text) || CAST(b.id AS text)), 'hex') AS h
     FROM b
