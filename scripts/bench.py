@@ -676,7 +676,7 @@ def plan_rows(path: Path) -> tuple[int | None, dict[str, dict[str, float]]]:
     for item in steps or []:
         if not isinstance(item, dict):
             continue
-        n = _first(item, "would_change", "rows", "count", "records", "changes")
+        n = _first(item, "changes", "would_change", "rows", "count", "records")
         if isinstance(n, int) and _first(item, "step", "name") not in (
                 "duplicate-account-numbers", "initial-sync"):
             total += n
@@ -785,6 +785,8 @@ def evaluate_goals(dialect: str, scales: list[dict[str, Any]]) -> list[Goal]:
                 a, b = small[c].peak_rss or 0, big[c].peak_rss or 0
                 growth = f"{a / MB:.0f} -> {b / MB:.0f} MB ({(b / a - 1) * 100:+.0f}%)"
                 judge(g, b < 1.10 * a, growth, None)
+            elif small and big:
+                g.detail = f"{c} was not measured at both scales"
             else:
                 g.detail = "needs --accounts 100000 --accounts 1000000 in one bench run"
             goals.append(g)
