@@ -270,11 +270,12 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
 
 @main.command()
 @click.option("--target", metavar="URL|package:DIR", help="A database for the F&O entities, or package:DIR.")
-@click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=5000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=None,
+              help="Records per batch (default: [sync] batch_size of the configuration, else 5000).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--show-personal-data", is_flag=True, help="Show names in sync errors.")
 @common
-def sync(settings: Settings, target: str | None, batch_size: int, fmt: str,
+def sync(settings: Settings, target: str | None, batch_size: int | None, fmt: str,
          show_personal_data: bool) -> int:
     """The initial full sync to F&O; a rerun retries what did not sync.
 
@@ -282,6 +283,7 @@ def sync(settings: Settings, target: str | None, batch_size: int, fmt: str,
     (nothing is written) or when records failed on their data (they are listed).
     """
     from .errors import UsageError
+    from .lock import UpgradeLock
     from .sync import run_sync
 
     config = _config(settings)
@@ -290,9 +292,10 @@ def sync(settings: Settings, target: str | None, batch_size: int, fmt: str,
         raise UsageError("no target: give --target URL or --target package:DIR "
                          "(or [sync] target in the configuration file)")
     db = _open(settings)
-    summary = run_sync(db, target, config, batch_size=batch_size,
-                       progress=Progress(enabled=settings.progress),
-                       show_personal_data=show_personal_data)
+    with UpgradeLock(db, "sync"):  # one writer of the Sales database's state at a time
+        summary = run_sync(db, target, config, batch_size=batch_size or config.sync_batch_size,
+                           progress=Progress(enabled=settings.progress),
+                           show_personal_data=show_personal_data)
     if fmt == "json":
         emit(to_json(summary.to_dict()))
     else:

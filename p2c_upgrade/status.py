@@ -11,6 +11,7 @@ from .lock import holder
 from .registry import STEP_NAMES, all_steps
 from .runner import missing_p2c_columns
 from .schema import check_sales_schema
+from .sync.state import last_run as sync_last_run
 
 STATUS_VERSION = 1
 
@@ -38,9 +39,13 @@ def status_document(db: Database) -> dict[str, Any]:
             last["outcome"] = "interrupted"
         last = {k: last[k] for k in ("run_id", "command", "started_at", "finished_at", "os_user",
                                      "host", "pid", "tool_version", "outcome", "error")}
+    sync = sync_last_run(db)
+    if sync is not None:
+        sync = {k: sync.get(k) for k in ("sync_run_id", "status", "exit_code", "target",
+                                         "started_at", "finished_at")}
     return {"version": STATUS_VERSION, "database": db.safe_url, "schema": db.schema,
             "lock": {"held": lock_holder is not None, "holder": lock_holder},
-            "last_run": last, "steps": steps}
+            "last_run": last, "steps": steps, "last_sync": sync}
 
 
 def verify_checks(db: Database) -> list[dict[str, Any]]:
