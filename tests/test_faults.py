@@ -130,12 +130,13 @@ def one_line_error(stderr: str) -> str:
 
 # SIGKILL ------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("step", BATCHED_STEPS)
 @pytest.mark.parametrize("kind", KINDS)
-@FEW
+@settings(max_examples=2, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_sigkill_anywhere_in_a_batched_step(lab: Lab, kind: str, data: st.DataObject) -> None:
+def test_sigkill_anywhere_in_a_batched_step(lab: Lab, kind: str, step: str, data: st.DataObject) -> None:
     ref = lab.reference(kind)
-    step = data.draw(st.sampled_from(BATCHED_STEPS), label="step")
     point = data.draw(st.sampled_from(["before-commit", "after-commit"]), label="point")
     n = data.draw(st.integers(1, int(ref["batches"][step])), label="batch")
     with lab.fresh(kind) as db:
