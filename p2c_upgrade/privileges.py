@@ -30,7 +30,6 @@ _TABLE_PRIVILEGES: dict[str, dict[str, tuple[str, ...]]] = {
              AUTONUMBER_TABLE: ("SELECT", "INSERT", "UPDATE", "DELETE")},
 }
 _TABLE_PRIVILEGES["duplicates"] = _TABLE_PRIVILEGES["run"]
-_TABLE_PRIVILEGES["sync"] = {"account": ("SELECT",), "contact": ("SELECT",)}
 README_HINT = "grant them or run as the tables' owner; the README lists what each command needs"
 
 
@@ -92,8 +91,7 @@ def _missing_pg(conn: Connection, command: str, owns: tuple[str, ...]) -> list[s
             conn, "SELECT has_database_privilege(current_database(), 'TEMPORARY')", {}):
         missing.append("TEMPORARY on the database (numbering builds its work tables there)")
     wanted = dict(_TABLE_PRIVILEGES.get(command, {}))
-    if command != "sync":
-        wanted.update({t: ("SELECT", "INSERT", "UPDATE") for t in LEDGER_TABLES})
+    wanted.update({t: ("SELECT", "INSERT", "UPDATE") for t in LEDGER_TABLES})
     for table, privs in wanted.items():
         if table not in tables:
             continue
@@ -103,7 +101,7 @@ def _missing_pg(conn: Connection, command: str, owns: tuple[str, ...]) -> list[s
         if lacking:
             missing.append(f"{', '.join(lacking)} on table {table}")
     for table, column in (("p2c_run", "run_id"), ("p2c_journal", "journal_id")):
-        if command != "sync" and table in tables and not _scalar(
+        if table in tables and not _scalar(
                 conn, "SELECT coalesce(has_sequence_privilege(pg_get_serial_sequence(:t, :c), 'USAGE'), true)",
                 {"t": f"{_quote(schema)}.{_quote(table)}", "c": column}):
             missing.append(f"USAGE on the sequence of {table}.{column}")
@@ -116,8 +114,6 @@ def _missing_pg(conn: Connection, command: str, owns: tuple[str, ...]) -> list[s
 
 def _creates(conn: Connection, command: str, tables: dict[str, bool]) -> bool:
     """Whether the command will create a table (its ledger, or the sequence table)."""
-    if command == "sync":
-        return False
     needed = LEDGER_TABLES + ((AUTONUMBER_TABLE,) if command == "run" else ())
     return any(t not in tables for t in needed)
 
