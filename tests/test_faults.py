@@ -206,8 +206,10 @@ def contact_locked(db: SalesDb, offset: int = 150) -> Iterator[sa.Connection]:
         engine.dispose()
 
 
-def waiting_backend(user: str = "postgres", timeout: float = 30) -> int:
-    """The server pid of the p2c-upgrade session that waits for a lock."""
+def waiting_backend(holder: sa.Connection, timeout: float = 30) -> int:
+    """The server pid of the p2c-upgrade session that waits for `holder`'s lock (only that one:
+    tests run in parallel)."""
+    blocker = holder.execute(sa.text("SELECT pg_backend_pid()")).scalar()
     engine = sa.create_engine(PG_URL)
     try:
         deadline = time.monotonic() + timeout
@@ -215,7 +217,7 @@ def waiting_backend(user: str = "postgres", timeout: float = 30) -> int:
             with engine.connect() as conn:
                 pid = conn.execute(sa.text(
                     "SELECT pid FROM pg_stat_activity WHERE application_name = 'p2c-upgrade' "
-                    "AND wait_event_type = 'Lock' AND usename = :u"), {"u": user}).scalar()
+                    "AND CAST(:b AS integer) = ANY(pg_blocking_pids(pid))"), {"b": blocker}).scalar()
             if pid:
                 return int(pid)
             time.sleep(0.05)
@@ -228,10 +230,10 @@ def test_connection_terminated_mid_batch(lab: Lab) -> None:
     ref = lab.reference("postgresql")
     with lab.fresh("postgresql") as db:
         assert invoke([*RUN, *db.args, "--step", "prepare"]).exit_code == 0
-        with contact_locked(db):
+        with contact_locked(db) as holder:
             proc = subprocess.Popen([sys.executable, "-m", "p2c_upgrade", *RUN, *db.args],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            pid = waiting_backend()
+            pid = waiting_backend(holder)
             engine = sa.create_engine(PG_URL)
             with engine.connect() as conn:
                 assert conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
@@ -358,7 +360,7 @@ def test_plan_and_status_answer_during_a_run_and_do_not_block_it(lab: Lab, kind:
     with lab.fresh(kind) as db, ExitStack() as held:
         if kind == "postgresql":
             assert invoke([*RUN, *db.args, "--step", "prepare"]).exit_code == 0
-            held.enter_context(contact_locked(db))
+            holder_conn = held.enter_context(contact_locked(db))
         else:  # part of the work is done; the run resumes behind the write lock
             assert invoke([*RUN, *db.args, "--step", "prepare", "--step", "account-numbers"]).exit_code == 0
             holder = subprocess.Popen([sys.executable, "-c", (
@@ -371,7 +373,7 @@ def test_plan_and_status_answer_during_a_run_and_do_not_block_it(lab: Lab, kind:
         proc = subprocess.Popen([sys.executable, "-m", "p2c_upgrade", *RUN, *db.args],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if kind == "postgresql":
-            waiting_backend()
+            waiting_backend(holder_conn)
         else:
             database = db.open()
             _wait_for(lambda: lock_holder(database) is not None)
