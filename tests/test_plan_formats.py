@@ -135,7 +135,7 @@ def test_text_and_markdown_show_the_same_sections(sqlite_db: SalesDb, tmp_path: 
 
 
 def test_readme_section_documents_every_json_key() -> None:
-    text = (ROOT / "docs" / "plan.md").read_text(encoding="utf-8")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"`([a-z_]+(?:(?:\[\])?\.[a-z_]+)*)`", text))
     props: set[str] = set()
 
@@ -158,7 +158,7 @@ def test_readme_section_documents_every_json_key() -> None:
     walk(schema(), "")
     missing = sorted(k for k in props if k not in documented
                      and not k.startswith("findings[].by_table."))
-    assert not missing, f"docs/plan.md does not document: {missing}"
+    assert not missing, f"README.md does not document: {missing}"
 
 
 def test_runbook_explains_every_finding_and_section() -> None:

@@ -10,7 +10,7 @@ from p2c_upgrade.sync.summary import SyncSummary, TaskSummary
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNBOOK = ROOT / "runbooks" / "initial-sync-and-sync-errors.md"
-DOCS = ROOT / "docs" / "sync.md"
+DOCS = ROOT / "README.md"
 
 
 def test_runbook_explains_every_reason() -> None:
