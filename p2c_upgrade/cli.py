@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .db import ENV_URL, Database, mask_secrets, open_database
+from .db import DEFAULT_LOCK_TIMEOUT_S, ENV_URL, Database, mask_secrets, open_database
 from .errors import EXIT_BLOCKED, EXIT_FAILURE, EXIT_OK, P2CError
 from .progress import Progress
 from .registry import STEP_NAMES
@@ -33,6 +33,7 @@ class Settings:
         self.config: str | None = None
         self.debug = False
         self.progress = True
+        self.lock_timeout: float | None = None
 
 
 def _merge(ctx: click.Context, kwargs: dict[str, Any]) -> Settings:
@@ -43,6 +44,7 @@ def _merge(ctx: click.Context, kwargs: dict[str, Any]) -> Settings:
     s.config = kwargs.pop("config", None) or base.config
     s.debug = kwargs.pop("debug", False) or base.debug
     s.progress = kwargs.pop("progress", True) and base.progress
+    s.lock_timeout = kwargs.pop("lock_timeout", None) or base.lock_timeout
     return s
 
 
@@ -54,6 +56,8 @@ def common(func: Callable[..., int | None]) -> Callable[..., None]:
     @click.option("--config", metavar="FILE", help="TOML configuration file (sync defaults, value maps, salt).")
     @click.option("--no-progress", "progress", flag_value=False, default=True, help="No progress bars.")
     @click.option(DEBUG_FLAG, "debug", is_flag=True, help="Show tracebacks of unexpected failures.")
+    @click.option("--lock-timeout", type=click.FloatRange(0.1, 86_400), metavar="SECONDS",
+                  help="How long to wait for a lock another session holds on a table (default 30).")
     @click.pass_context
     @functools.wraps(func)
     def wrapper(ctx: click.Context, **kwargs: Any) -> None:
@@ -92,7 +96,8 @@ def _secrets(settings: Settings) -> list[str]:
 
 
 def _open(settings: Settings, *, read_only: bool = False) -> Database:
-    return open_database(settings.db, settings.schema, read_only=read_only)
+    timeout = settings.lock_timeout if settings.lock_timeout is not None else DEFAULT_LOCK_TIMEOUT_S
+    return open_database(settings.db, settings.schema, read_only=read_only, lock_timeout=timeout)
 
 
 def _config(settings: Settings) -> Any:
@@ -108,6 +113,8 @@ def _config(settings: Settings) -> Any:
 @click.option("--config", metavar="FILE", help="TOML configuration file.")
 @click.option("--no-progress", "progress", flag_value=False, default=True, help="No progress bars.")
 @click.option(DEBUG_FLAG, "debug", is_flag=True, help="Show tracebacks of unexpected failures.")
+@click.option("--lock-timeout", type=click.FloatRange(0.1, 86_400), metavar="SECONDS",
+              help="How long to wait for a lock another session holds on a table (default 30).")
 @click.pass_context
 def main(ctx: click.Context, **kwargs: Any) -> None:
     """The Dynamics 365 Prospect to cash upgrade of Sales data, and the initial sync to F&O.

@@ -115,3 +115,8 @@ def test_schema_only_for_postgresql(sqlite_db: SalesDb) -> None:
 def test_unknown_schema_named(pg_db: SalesDb) -> None:
     code, _, err = invoke("status", "--db", pg_db.url, "--schema", 'no"such; schema')
     assert code == 1 and "does not exist" in one_line_error(err)
+
+
+def test_lock_timeout_option(sqlite_db: SalesDb) -> None:
+    assert invoke("status", *sqlite_db.args, "--lock-timeout", "2.5")[0] == 0
+    assert invoke("--lock-timeout", "0", "status", *sqlite_db.args)[0] == 2
