@@ -20,6 +20,7 @@ from .errors import EXIT_BLOCKED, EXIT_FAILURE, EXIT_OK, P2CError
 from .progress import Progress
 from .registry import STEP_NAMES
 from .render import emit, table, to_json
+from .runner import DEFAULT_BATCH_SIZE
 
 DEBUG_FLAG = "--debug"
 
@@ -130,7 +131,7 @@ def main(ctx: click.Context, **kwargs: Any) -> None:
 
 @main.command()
 @click.option("--step", "steps", multiple=True, type=click.Choice(STEP_NAMES), help="Only this step (repeatable).")
-@click.option("--batch-size", type=click.IntRange(1, 10_000_000), default=20_000, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1, 10_000_000), default=DEFAULT_BATCH_SIZE, show_default=True,
               help="Rows per batch; each batch commits with its progress record.")
 @click.option("--target", metavar="URL|package:DIR", help="Run initial-sync to this target at the end.")
 @click.option("--no-journal", "journal", flag_value=False, default=True,
@@ -202,7 +203,7 @@ def verify(settings: Settings, fmt: str) -> int:
 
 @main.command()
 @click.option("--renumber", is_flag=True, help="Keep the oldest record's number in each group; renumber the others.")
-@click.option("--batch-size", type=click.IntRange(1, 10_000_000), default=20_000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 10_000_000), default=DEFAULT_BATCH_SIZE, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @common
 def duplicates(settings: Settings, renumber: bool, batch_size: int, fmt: str) -> int:

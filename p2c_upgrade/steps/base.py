@@ -24,7 +24,7 @@ class StepContext:
     conn: Connection
     run_id: int
     step: str = ""
-    batch_size: int = 20_000
+    batch_size: int = 500_000
     journal: bool = True
     salt: str = ""
     extra: dict[str, object] = field(default_factory=dict)
