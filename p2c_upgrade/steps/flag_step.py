@@ -7,6 +7,7 @@ from sqlalchemy.engine import Connection
 
 from .. import sqlfiles
 from ..db import Database
+from ..errors import P2CError
 from ..keyrange import KeyRanges
 from .base import BatchResult, StepContext
 
@@ -34,11 +35,20 @@ class FlagStep:
             name = f"{self.sql_name}_journaled" if ctx.journal else self.sql_name
             sql = sqlfiles.statement("postgresql", "flags", name, range=range_sql)
             rows = ctx.conn.execute(sa.text(sql), params).rowcount
+        elif ctx.journal:
+            def run(name: str) -> int:
+                sql = sqlfiles.statement("sqlite", "flags", name, range=range_sql)
+                return ctx.conn.execute(sa.text(sql), params).rowcount
+
+            run("drop_ids")
+            run(f"{self.sql_name}_collect")
+            journaled = run(f"{self.sql_name}_journal")
+            rows = run(f"{self.sql_name}_apply")
+            run("drop_ids")
+            if rows != journaled:
+                raise P2CError(f"{self.name}: contacts changed under the run; nothing of this batch "
+                               "was written, run again")
         else:
-            if ctx.journal:
-                sql = sqlfiles.statement("sqlite", "flags", f"{self.sql_name}_journal",
-                                         range=range_sql)
-                ctx.conn.execute(sa.text(sql), params)
             sql = sqlfiles.statement("sqlite", "flags", self.sql_name, range=range_sql)
             rows = ctx.conn.execute(sa.text(sql), params).rowcount
         return BatchResult(max(rows, 0), rng.hi, rng.hi is None, scanned=ctx.batch_size)

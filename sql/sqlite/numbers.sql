@@ -33,14 +33,15 @@ SELECT DISTINCT r FROM (SELECT p2c_seqpart(t.{col}, :prefix) AS r FROM {table} t
 WHERE r IS NOT NULL
 
 -- name: assign
--- The numbers for queue entries lo < k <= hi that still hold the value they were queued with.
--- The j-th of them gets the j-th free sequence number from :start (free: not reserved).
+-- The numbers for queue entries lo < k <= hi: the j-th of them (j = k - lo) gets the j-th free
+-- sequence number from :start (free: not reserved). Whether each record still holds the value
+-- it was queued with is checked when the batch is applied (apply_batch is guarded and counted:
+-- a record changed under the run makes the whole batch roll back).
 WITH b AS (
-    SELECT q.id, q.old, row_number() OVER (ORDER BY q.k) AS j
+    SELECT q.id, q.old, q.k - :lo AS j
     FROM p2c_work_queue q
-    JOIN {table} t ON t.{pk} = q.id
-    WHERE q.k > :lo AND q.k <= :hi AND t.{col} IS q.old
-), f AS (
+    WHERE q.k > :lo AND q.k <= :hi
+), f AS MATERIALIZED (
     SELECT r - :start - (row_number() OVER (ORDER BY r) - 1) AS f
     FROM p2c_work_reserved
     WHERE r >= :start
