@@ -104,6 +104,13 @@ sys.exit(code if 0 <= code < 256 else 1)
 """
 
 
+TIMEOUT: float | None = None  # seconds a measured command may take (--timeout)
+
+
+class TimedOut(Exception):
+    pass
+
+
 def measure(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
             ) -> Measured:
     """Run a child; its wall time and peak RSS from the kernel's accounting (os.wait4)."""
@@ -114,7 +121,11 @@ def measure(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None
         proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report), *argv],
                                 stdout=out, stderr=err, env=env, cwd=cwd or ROOT)
         try:
+            proc.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
             proc.wait()
+            raise TimedOut(f"stopped after {TIMEOUT:.0f} s (--timeout)") from None
         except BaseException:  # interrupted: the launcher passes SIGTERM on to the command
             proc.terminate()
             proc.wait()
@@ -492,7 +503,7 @@ class Bench:
                 self.log(f"{c} ({rep + 1}/{self.args.repeat})")
                 try:
                     sample = self.contender(c)
-                except BenchError as exc:
+                except (BenchError, TimedOut) as exc:
                     results[c].error = str(exc)
                     self.log(f"  {c}: {exc}")
                     continue
@@ -862,9 +873,19 @@ def table_rows(scale: dict[str, Any]) -> list[dict[str, Any]]:
                 "peak_rss_mb": None,
                 "ratio": round(v["seconds"] / b["seconds"], 2)
                 if b and b["seconds"] > 0 and name != "baseline" else None,
-                "note": "+/- 1 s (status times are whole seconds)" if coarse else "",
+                "note": "", "coarse": coarse,
             })
     return rows
+
+
+COARSE_LEGEND = ("  ~: the step's time from `p2c-upgrade status`, whose time stamps are whole "
+                 "seconds (no ratio below 5 s)")
+
+
+def _secs(r: dict[str, Any]) -> str:
+    if r["seconds"] is None:
+        return ""
+    return f"~{r['seconds']:.0f}" if r.get("coarse") else f"{r['seconds']:.2f}"
 
 
 def render_text(doc: dict[str, Any]) -> str:
@@ -881,7 +902,7 @@ def render_text(doc: dict[str, Any]) -> str:
             lines.append([
                 r["contender"] if r["step"] == "(total)" else "",
                 r["step"] if r["step"] != "(total)" else "total",
-                "" if r["seconds"] is None else f"{r['seconds']:.2f}",
+                _secs(r),
                 "" if r["rows"] is None else f"{r['rows']:,}",
                 "" if r["rows_per_second"] is None else f"{r['rows_per_second']:,}",
                 "" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
@@ -896,6 +917,8 @@ def render_text(doc: dict[str, Any]) -> str:
             out.append("  ".join(cells).rstrip())
             if k == 0:
                 out.append("  ".join("-" * w for w in widths))
+        if any(r.get("coarse") for r in scale["table"]):
+            out.append(COARSE_LEGEND)
     out.append("")
     out.append("Goals")
     for g in doc["goals"]:
@@ -903,6 +926,41 @@ def render_text(doc: dict[str, Any]) -> str:
         detail = f" - {g['detail']}" if g["detail"] else ""
         out.append(f"  [{g['status']}] {g['goal']}{value}{detail}")
     return "\n".join(out)
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    """The same report as a Markdown document (for docs/performance.md)."""
+    out = [f"Measured {doc['date']} on {doc['machine']['summary']}, {doc['database']}"
+           + (f" ({', '.join(f'{k} {v}' for k, v in doc['server_settings'].items())})"
+              if doc.get("server_settings") else "") + ".", "",
+           f"    {doc['command']}", ""]
+    for scale in doc["scales"]:
+        out.append(f"**{scale['accounts']:,} accounts** ({6 * scale['accounts']:,} Sales rows, "
+                   f"generated in {scale['generate_seconds']:.1f} s), median of {doc['repeat']}:")
+        out.append("")
+        out.append("| contender | step | seconds | rows | rows/s | peak RSS MB | x baseline | note |")
+        out.append("|---|---|--:|--:|--:|--:|--:|---|")
+        for r in scale["table"]:
+            total = r["step"] == "(total)"
+            cells = [
+                f"**{r['contender']}**" if total else "",
+                "total" if total else r["step"],
+                _secs(r),
+                "" if r["rows"] is None else f"{r['rows']:,}",
+                "" if r["rows_per_second"] is None else f"{r['rows_per_second']:,}",
+                "" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
+                "" if r["ratio"] is None else f"{r['ratio']:.2f}x",
+                r["note"].replace("|", "/"),
+            ]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+        if any(r.get("coarse") for r in scale["table"]):
+            out.append(COARSE_LEGEND.strip() + "\n")
+    out.append("| goal | status | value | detail |")
+    out.append("|---|---|---|---|")
+    for g in doc["goals"]:
+        out.append(f"| {g['goal']} | {g['status']} | {g['value']} | {g['detail']} |")
+    return "\n".join(out) + "\n"
 
 
 def machine() -> dict[str, Any]:
@@ -943,8 +1001,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workdir", help="directory for SQLite files, plan output and packages")
     p.add_argument("--json", action="store_true", help="print the results as a JSON document")
+    p.add_argument("--markdown", action="store_true", help="print the results as Markdown")
+    p.add_argument("--render", metavar="FILE",
+                   help="measure nothing: print the JSON document FILE (from --output) again")
     p.add_argument("--output", help="also write the JSON document to this file")
     p.add_argument("--keep", action="store_true", help="keep the databases and files")
+    p.add_argument("--timeout", type=float,
+                   help="stop a measured command after this many seconds (recorded as an error)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = p.parse_args(argv)
     args.accounts = args.accounts or [10_000]
@@ -972,6 +1035,17 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_baseline(a.db, a.schema)))
         return 0
     args = parse(argv)
+    global TIMEOUT
+    TIMEOUT = args.timeout
+    if args.render:
+        doc = json.loads(Path(args.render).read_text(encoding="utf-8"))
+        for scale in doc["scales"]:  # documents of earlier versions
+            for row in scale["table"]:
+                if row["note"].startswith("+/- 1 s"):
+                    row["note"], row["coarse"] = "", True
+        print(json.dumps(doc, indent=2) if args.json
+              else render_markdown(doc) if args.markdown else render_text(doc))
+        return 0
     try:
         bench = Bench(args)
     except BenchError as exc:
@@ -1014,7 +1088,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.output:
         Path(args.output).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(doc, indent=2) if args.json else render_text(doc))
+    print(json.dumps(doc, indent=2) if args.json
+          else render_markdown(doc) if args.markdown else render_text(doc))
     return 0
 
 
