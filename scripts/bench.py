@@ -889,7 +889,8 @@ def _secs(r: dict[str, Any]) -> str:
 
 
 def render_text(doc: dict[str, Any]) -> str:
-    out = [f"p2c-upgrade benchmark, {doc['date']} on {doc['machine']['summary']}"]
+    out = [f"p2c-upgrade benchmark, {doc['date']} (code {doc.get('code', 'unknown')}) on "
+           f"{doc['machine']['summary']}"]
     for scale in doc["scales"]:
         out.append("")
         out.append(f"{doc['database']} at {scale['accounts']:,} accounts "
@@ -930,7 +931,8 @@ def render_text(doc: dict[str, Any]) -> str:
 
 def render_markdown(doc: dict[str, Any]) -> str:
     """The same report as a Markdown document (for docs/performance.md)."""
-    out = [f"Measured {doc['date']} on {doc['machine']['summary']}, {doc['database']}"
+    out = [f"Measured {doc['date']} (code {doc.get('code', 'unknown')}) on "
+           f"{doc['machine']['summary']}, {doc['database']}"
            + (f" ({', '.join(f'{k} {v}' for k, v in doc['server_settings'].items())})"
               if doc.get("server_settings") else "") + ".", "",
            f"    {doc['command']}", ""]
@@ -961,6 +963,18 @@ def render_markdown(doc: dict[str, Any]) -> str:
     for g in doc["goals"]:
         out.append(f"| {g['goal']} | {g['status']} | {g['value']} | {g['detail']} |")
     return "\n".join(out) + "\n"
+
+
+def code_version() -> str:
+    """The commit measured, and whether the tool's files differ from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=ROOT, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "p2c_upgrade", "sql"],
+                               capture_output=True, text=True, cwd=ROOT, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return f"{head}{' with uncommitted changes' if dirty else ''}" if head else "unknown"
 
 
 def machine() -> dict[str, Any]:
@@ -1068,6 +1082,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "command": "scripts/bench " + " ".join(argv),
+        "code": code_version(),
         "database": version,
         "server_settings": pg_settings,
         "machine": machine(),
