@@ -37,7 +37,8 @@ FROM (
                 ELSE translate(t.{col}, CAST(:fold_from AS text), CAST(:fold_to AS text)) END, ' ')
                      FROM CAST(:seq_pattern AS text)) AS m
     FROM {table} t
-    WHERE t.{col} IS NOT NULL
+    -- The fold maps one character to one: such a value has '-' right after the prefix.
+    WHERE substr(t.{col}, char_length(CAST(:prefix AS text)) + 1, 1) = '-'
 ) s
 WHERE m IS NOT NULL
 
