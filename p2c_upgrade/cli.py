@@ -49,16 +49,28 @@ def _merge(ctx: click.Context, kwargs: dict[str, Any]) -> Settings:
     return s
 
 
+_SHARED_OPTIONS = (
+    click.option("--db", "db", metavar="URL", help=f"SQLAlchemy URL of the Sales database (or ${ENV_URL})."),
+    click.option("--schema", metavar="NAME", help="PostgreSQL schema that holds the Sales tables."),
+    click.option("--config", metavar="FILE", help="TOML configuration file (sync defaults, value maps, salt)."),
+    click.option("--no-progress", "progress", flag_value=False, default=True, help="No progress bars."),
+    click.option(DEBUG_FLAG, "debug", is_flag=True, help="Show tracebacks of unexpected failures."),
+    click.option("--lock-timeout", type=click.FloatRange(0.1, 86_400), metavar="SECONDS",
+                 help="How long to wait for a lock another session holds on a table (default 30)."),
+)
+
+
+def shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options accepted both before the command name and after it."""
+    for option in reversed(_SHARED_OPTIONS):
+        func = option(func)
+    return func
+
+
 def common(func: Callable[..., int | None]) -> Callable[..., None]:
     """Database and output options on every command, and the error boundary."""
 
-    @click.option("--db", "db", metavar="URL", help=f"SQLAlchemy URL of the Sales database (or ${ENV_URL}).")
-    @click.option("--schema", metavar="NAME", help="PostgreSQL schema that holds the Sales tables.")
-    @click.option("--config", metavar="FILE", help="TOML configuration file (sync defaults, value maps, salt).")
-    @click.option("--no-progress", "progress", flag_value=False, default=True, help="No progress bars.")
-    @click.option(DEBUG_FLAG, "debug", is_flag=True, help="Show tracebacks of unexpected failures.")
-    @click.option("--lock-timeout", type=click.FloatRange(0.1, 86_400), metavar="SECONDS",
-                  help="How long to wait for a lock another session holds on a table (default 30).")
+    @shared_options
     @click.pass_context
     @functools.wraps(func)
     def wrapper(ctx: click.Context, **kwargs: Any) -> None:
@@ -109,13 +121,7 @@ def _config(settings: Settings) -> Any:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="p2c-upgrade")
-@click.option("--db", "db", metavar="URL", help=f"SQLAlchemy URL of the Sales database (or ${ENV_URL}).")
-@click.option("--schema", metavar="NAME", help="PostgreSQL schema that holds the Sales tables.")
-@click.option("--config", metavar="FILE", help="TOML configuration file.")
-@click.option("--no-progress", "progress", flag_value=False, default=True, help="No progress bars.")
-@click.option(DEBUG_FLAG, "debug", is_flag=True, help="Show tracebacks of unexpected failures.")
-@click.option("--lock-timeout", type=click.FloatRange(0.1, 86_400), metavar="SECONDS",
-              help="How long to wait for a lock another session holds on a table (default 30).")
+@shared_options
 @click.pass_context
 def main(ctx: click.Context, **kwargs: Any) -> None:
     """The Dynamics 365 Prospect to cash upgrade of Sales data, and the initial sync to F&O.
