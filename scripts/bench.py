@@ -879,13 +879,19 @@ def table_rows(scale: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 COARSE_LEGEND = ("  ~: the step's time from `p2c-upgrade status`, whose time stamps are whole "
-                 "seconds (no ratio below 5 s)")
+                 "seconds (no rate or ratio below 5 s)")
 
 
 def _secs(r: dict[str, Any]) -> str:
     if r["seconds"] is None:
         return ""
     return f"~{r['seconds']:.0f}" if r.get("coarse") else f"{r['seconds']:.2f}"
+
+
+def _rate(r: dict[str, Any]) -> str:
+    if r["rows_per_second"] is None or (r.get("coarse") and (r["seconds"] or 0) < 5):
+        return ""
+    return f"{r['rows_per_second']:,}"
 
 
 def render_text(doc: dict[str, Any]) -> str:
@@ -905,7 +911,7 @@ def render_text(doc: dict[str, Any]) -> str:
                 r["step"] if r["step"] != "(total)" else "total",
                 _secs(r),
                 "" if r["rows"] is None else f"{r['rows']:,}",
-                "" if r["rows_per_second"] is None else f"{r['rows_per_second']:,}",
+                _rate(r),
                 "" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
                 "" if r["ratio"] is None else f"{r['ratio']:.2f}x",
                 r["note"],
@@ -949,7 +955,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
                 "total" if total else r["step"],
                 _secs(r),
                 "" if r["rows"] is None else f"{r['rows']:,}",
-                "" if r["rows_per_second"] is None else f"{r['rows_per_second']:,}",
+                _rate(r),
                 "" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
                 "" if r["ratio"] is None else f"{r['ratio']:.2f}x",
                 r["note"].replace("|", "/"),
