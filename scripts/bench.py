@@ -454,9 +454,10 @@ def paired_ratio(a: Result | None, b: Result | None) -> float | None:
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
+        db = args.db
+        self.own_workdir = not args.workdir and not db.startswith("sqlite:///")
         self.workdir = Path(args.workdir or tempfile.mkdtemp(prefix="p2c-bench-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
-        db = args.db
         if db == "sqlite" or db.startswith("sqlite"):
             if db.startswith("sqlite:///"):
                 self.workdir = Path(db.split(":///", 1)[1]).resolve().parent
@@ -634,8 +635,7 @@ class Bench:
     def close(self) -> None:
         if not self.args.keep:
             self.store.drop_all()
-            if isinstance(self.store, SqliteStore) and not self.args.workdir \
-                    and not self.args.db.startswith("sqlite:///"):
+            if self.own_workdir:
                 shutil.rmtree(self.workdir, ignore_errors=True)
         if isinstance(self.store, PostgresStore):
             self.store.admin.close()
