@@ -19,9 +19,13 @@ MAX_SUFFIX_LENGTH = 16  # one md5 byte per character
 MAX_NUMBER_LENGTH = 20  # account.accountnumber and contact.msdynce_contactnumber are varchar(20)
 
 
+_BYTE_TO_CHAR = bytes(ord(ALPHABET[b % 36]) for b in range(256))
+
+
 def suffix_for(key_text: str, salt: str, length: int) -> str:
+    """Byte i of md5(salt + key), modulo 36, into A-Z0-9 (the SQLite function, once per row)."""
     digest = hashlib.md5((salt + key_text).encode("utf-8")).digest()
-    return "".join(ALPHABET[b % 36] for b in digest[:length])
+    return digest[:length].translate(_BYTE_TO_CHAR).decode("ascii")
 
 
 def pad(n: int) -> str:
