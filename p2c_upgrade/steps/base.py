@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..db import Database
@@ -53,7 +52,7 @@ class BatchResult:
 class Step(Protocol):
     name: str
     summary: str
-    #: the progress bar's unit of work ("rows" scanned or changed)
+    #: whether the step needs the columns `prepare` adds (the runner checks before it starts)
     needs_p2c_columns: bool
     #: whether an interrupted execution's ledger cursor is where the next one starts
     resumes_from_cursor: bool
@@ -73,7 +72,3 @@ class Step(Protocol):
 
 def common_params() -> dict[str, str]:
     return {"ws": BLANK_CHARS, "fold_from": FOLD_FROM, "fold_to": FOLD_TO}
-
-
-def scalar(conn: Connection, sql: str, params: dict[str, object] | None = None) -> object:
-    return conn.execute(sa.text(sql), params or {}).scalar()
