@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
-from conftest import SalesDb
+from conftest import IN_CI, SalesDb
 
 SALES_TABLES = ("account", "contact", "quote", "salesorder", "invoice", "organization",
                 "msdynce_p2cautonumber")
@@ -59,3 +62,20 @@ def query(db: SalesDb, sql: str, params: dict[str, Any] | None = None) -> list[A
         rows = conn.execute(sa.text(sql), params or {}).fetchall()
     engine.dispose()
     return rows
+
+
+@contextmanager
+def tmpfs(where: Path, size: str) -> Iterator[Path]:
+    """A small file system of its own at `where` (needs root; fails in CI, skips elsewhere)."""
+    where.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        reason = f"cannot mount a small tmpfs (needs root): {mounted.stderr.strip()}"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)

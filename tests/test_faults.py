@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,8 @@ from p2c_upgrade.lock import holder as lock_holder
 from p2c_upgrade.runner import RunOptions, run_upgrade
 from p2c_upgrade.schema import sales_metadata
 
-from conftest import IN_CI, PG_URL, SalesDb, pg_schema
-from helpers import cli, query, snapshot
+from conftest import PG_URL, SalesDb, pg_schema
+from helpers import cli, query, snapshot, tmpfs
 
 KINDS = ["sqlite", "postgresql"]
 BATCHED_STEPS = ("account-numbers", "contact-numbers", "active-customers", "company-is-account")
@@ -310,20 +310,8 @@ def test_lock_held_by_another_session(lab: Lab, kind: str) -> None:
 
 # The disk fills up under SQLite, then space is freed --------------------------------------------
 
-@contextmanager
-def small_disk(where: Path, size: str = "4m") -> Iterator[Path]:
-    where.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        reason = f"cannot mount a small tmpfs (needs root): {mounted.stderr.strip()}"
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
+def small_disk(where: Path, size: str = "4m") -> AbstractContextManager[Path]:
+    return tmpfs(where, size)
 
 
 @FEW

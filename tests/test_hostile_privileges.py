@@ -8,17 +8,16 @@ from __future__ import annotations
 import subprocess
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from test_undo_support import build, invoke, undo
 
 from p2c_upgrade.schema import sales_metadata
 
-from conftest import IN_CI, PG_URL, SalesDb
-from helpers import snapshot
+from conftest import PG_URL, SalesDb
+from helpers import snapshot, tmpfs
 
 
 @contextmanager
@@ -113,20 +112,8 @@ def test_the_documented_grants_are_enough_once_the_owner_prepared(pg_db: SalesDb
         assert code == 0 and doc["conflicts_total"] == 0
 
 
-@contextmanager
-def read_only_mount(where: Path) -> Iterator[Path]:
-    where.mkdir()
-    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(where)],
-                        capture_output=True, text=True)
-    if ok.returncode != 0:
-        reason = f"cannot mount a tmpfs (needs root): {ok.stderr.strip()}"
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
+def read_only_mount(where: Path) -> AbstractContextManager[Path]:
+    return tmpfs(where, "8m")
 
 
 def test_a_read_only_sqlite_file(tmp_path: Path) -> None:
