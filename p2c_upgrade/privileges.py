@@ -215,8 +215,12 @@ def _sqlite_holders(db: Database) -> str | None:
 
 
 def _cmdline(pid: int) -> str:
+    """The holder's program name and arguments on one line: enough to recognise it, never a
+    screenful (the program's directory is dropped, so a deep install path cannot crowd it out)."""
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").strip()
-        return raw.decode("utf-8", "replace")[:80] or "?"
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return "?"
+    words = [os.path.basename(argv[0])] + argv[1:] if argv and argv[0] else argv
+    text = b" ".join(words).decode("utf-8", "replace")
+    return " ".join(text.split())[:80] or "?"
