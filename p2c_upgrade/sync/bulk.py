@@ -1,55 +1,125 @@
-"""Many rows into a table in one statement per batch, with an optional upsert.
+"""Many rows in or out of a table in one driver call per batch, for the sync's per-record state
+and the target's entity rows.
 
-PostgreSQL gets `INSERT ... SELECT unnest(:col1), unnest(:col2), ...`: one round trip and one
-set-based statement per batch, values bound as arrays (never formatted into SQL). SQLite's
-executemany is already a tight loop in C.
+The statements are built once per table from its quoted identifiers and handed to the driver
+with bound values (never formatted into SQL): SQLAlchemy's per-row parameter processing cost more
+than the database's own work here (profiled: 40% of a sync).
+
+PostgreSQL: rows go in with `COPY` into a temporary table (`ON COMMIT DELETE ROWS`, made once
+per connection), then one `INSERT ... SELECT ... ON CONFLICT` per batch: COPY's row formatting
+is the driver's C code, where an array parameter per column is formatted in Python (measured:
+22 ms against 99 ms for 5,000 state rows). Look-ups pass their keys as one text parameter split
+on the server, inside `IN (SELECT unnest(...))`, which the planner runs as index look-ups
+(a bare `= ANY(array)` chose a sequential scan of the whole state table for every batch).
+
+SQLite: the driver's `executemany`, a tight loop in C, and IN lists of a fixed length, so it
+keeps one prepared statement.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 _SQLITE_IN_SIZE = 500
+#: separates the keys of a PostgreSQL look-up packed into one parameter: a control character
+#: (`chr(31)` on the server); a batch with a key that holds it is sent as an array instead
+_SEP = "\x1f"
 
 
-def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], *,
-                conflict: Sequence[str] = (), update: Sequence[str] = ()) -> None:
-    """Insert `rows` (dicts with the same keys); with `conflict`, update `update` on a clash."""
+def _q(dialect: Dialect, name: str) -> str:
+    return dialect.identifier_preparer.quote_identifier(name)
+
+
+def _staging(table: sa.Table) -> str:
+    return f"p2c_stage_{table.name}"
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(dialect: Dialect, table: sa.Table, cols: tuple[str, ...],
+                conflict: tuple[str, ...], update: tuple[str, ...]) -> str:
+    names = ", ".join(_q(dialect, c) for c in cols)
+    if dialect.name == "postgresql":
+        source = f"SELECT {names} FROM {_q(dialect, _staging(table))}"
+    else:
+        source = f"VALUES ({', '.join('?' for _ in cols)})"
+    sql = f"INSERT INTO {_q(dialect, table.name)} ({names}) {source}"
+    if conflict:
+        keys = ", ".join(_q(dialect, c) for c in conflict)
+        sets = ", ".join(f"{_q(dialect, c)} = excluded.{_q(dialect, c)}" for c in update)
+        sql += f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
+    return sql
+
+
+def insert_rows(conn: Connection, table: sa.Table, cols: Sequence[str],
+                rows: Sequence[Sequence[Any]], *, conflict: Sequence[str] = (),
+                update: Sequence[str] = ()) -> None:
+    """Insert `rows` (tuples in `cols` order); with `conflict`, update `update` on a clash."""
     if not rows:
         return
-    cols = list(rows[0])
-    if conn.dialect.name == "postgresql":
-        arrays = [sa.func.unnest(sa.bindparam(f"a_{c}", type_=postgresql.ARRAY(table.c[c].type)))
-                  .label(c) for c in cols]
-        stmt: Any = postgresql.insert(table).from_select(cols, sa.select(*arrays))
-        params: Any = {f"a_{c}": [r[c] for r in rows] for c in cols}
-    else:
-        stmt = sqlite.insert(table)
-        params = rows
-    if conflict:
-        stmt = stmt.on_conflict_do_update(index_elements=list(conflict),
-                                          set_={c: stmt.excluded[c] for c in update})
-    conn.execute(stmt, params)
+    d = conn.dialect
+    sql = _insert_sql(d, table, tuple(cols), tuple(conflict), tuple(update))
+    if d.name != "postgresql":
+        conn.exec_driver_sql(sql, list(rows))
+        return
+    stage = _q(d, _staging(table))
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} "
+                         f"(LIKE {_q(d, table.name)}) ON COMMIT DELETE ROWS")
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {stage} ({', '.join(_q(d, c) for c in cols)}) FROM STDIN"
+                         ) as copy:
+            for row in rows:
+                copy.write_row(row)
+    finally:
+        cursor.close()
+    conn.exec_driver_sql(sql)
+    conn.exec_driver_sql(f"TRUNCATE {stage}")  # the next batch of this transaction starts empty
 
 
-def in_list(conn: Connection, column: sa.ColumnElement[Any], values: Sequence[Any]
-            ) -> Iterator[sa.ColumnElement[bool]]:
-    """`column IN values` in as few conditions as the dialect allows: one `= ANY(:array)` on
-    PostgreSQL (one bound parameter, one plan), IN lists of exactly 500 on SQLite."""
+def update_rows(conn: Connection, table: sa.Table, key: str, cols: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """Set `cols` by `key`; each row is the new values in `cols` order, then the key."""
+    if not rows:
+        return
+    d = conn.dialect
+    mark = "%s" if d.name == "postgresql" else "?"
+    sets = ", ".join(f"{_q(d, c)} = {mark}" for c in cols)
+    sql = f"UPDATE {_q(d, table.name)} SET {sets} WHERE {_q(d, key)} = {mark}"
+    conn.exec_driver_sql(sql, [tuple(r) for r in rows])
+
+
+def select_in(conn: Connection, table: sa.Table, cols: Sequence[str], key: str,
+              values: Sequence[str], where: dict[str, Any] | None = None
+              ) -> Iterator[tuple[Any, ...]]:
+    """Rows of `table` (tuples of `cols`) whose `key` is one of `values` (text) and whose
+    columns equal `where`: primary-key look-ups."""
     if not values:
         return
-    if conn.dialect.name == "postgresql":
-        yield column == sa.any_(sa.bindparam(None, list(values),
-                                             type_=postgresql.ARRAY(column.type)))
+    d = conn.dialect
+    pg = d.name == "postgresql"
+    mark = "%s" if pg else "?"
+    where = where or {}
+    head = (f"SELECT {', '.join(_q(d, c) for c in cols)} FROM {_q(d, table.name)} WHERE "
+            + "".join(f"{_q(d, c)} = {mark} AND " for c in where))
+    extra = tuple(where.values())
+    if pg:
+        if any(_SEP in v for v in values):
+            keys: Any = "%s::text[]"
+            packed: Any = list(values)
+        else:
+            keys = "string_to_array(%s, chr(31))"
+            packed = _SEP.join(values)
+        yield from conn.exec_driver_sql(f"{head}{_q(d, key)} IN (SELECT unnest({keys}))",
+                                        (*extra, packed))
         return
+    sql = f"{head}{_q(d, key)} IN ({', '.join('?' for _ in range(_SQLITE_IN_SIZE))})"
     for i in range(0, len(values), _SQLITE_IN_SIZE):
         chunk = list(values[i:i + _SQLITE_IN_SIZE])
-        # Always the same number of parameters: SQLite keeps one prepared statement, not
-        # one per list length (its statement cache would hold hundreds of large ones).
+        # Always the same number of parameters: SQLite keeps one prepared statement.
         chunk += [chunk[-1]] * (_SQLITE_IN_SIZE - len(chunk))
-        yield column.in_(chunk)
+        yield from conn.exec_driver_sql(sql, (*extra, *chunk))

@@ -85,6 +85,7 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
          config: Config, summary: SyncSummary, batch_size: int, progress: Progress,
          show_personal_data: bool) -> None:
     changed = False
+    statistics = state.Statistics(db)
     first_contact_task = next((p.task for p in plans if p.template.source == "contact"), None)
     for plan in plans:
         ts = TaskSummary(plan.task, plan.template.template, plan.entity.display_name)
@@ -92,12 +93,14 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
         started = time.perf_counter()
         with translate_errors(db), db.engine.connect() as conn:
             total = source.count_selected(conn, plan, tables)
+            own_state = state.has_records(conn, tgt.target_id, plan.task)
             if plan.task == first_contact_task:
                 for reason, n in source.unselected_contacts(conn, plans, tables).items():
                     ts.skipped += n
                     ts.skipped_reasons[reason] += n
         runner = _TaskRun(db, tgt, plan, tables, config, ts, show_personal_data)
         runner.sync_run_id = summary.sync_run_id
+        runner.statistics = statistics
         first = source.batch_query(plan, tables, batch_size, first=True)
         following = source.batch_query(plan, tables, batch_size, first=False)
         with progress.bar(total=total, desc=plan.task, unit="records") as bar:
@@ -105,11 +108,12 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
             while True:
                 with translate_errors(db), db.engine.connect() as conn:
                     query, params = (first, {}) if after is None else (following, {"after": after})
-                    found = conn.execute(query, params).mappings().all()
+                    found = conn.execute(query, params).all()
                     if not found:
                         break
-                    after = found[-1][plan.template.id_column]
-                    rows = source.attach_state(conn, plan, tgt.target_id, found)
+                    after = found[-1]._mapping[plan.template.id_column]
+                    rows = source.attach_state(conn, plan, tgt.target_id, found,
+                                               own_state=own_state)
                 changed = runner.batch(rows) or changed
                 bar.update(len(rows))
         ts.seconds = time.perf_counter() - started
@@ -135,13 +139,14 @@ class _TaskRun:
         self.limit = config.listed_failures
         self.show = show_personal_data
         self.sync_run_id: int | None = None
+        self.statistics = state.Statistics(db)
         self.now = state.now()
 
     def batch(self, rows: list[Mapping[str, Any]]) -> bool:
         """Process one key batch; True when the target changed."""
         t = self.plan.template
         self.now = state.now()
-        records: list[dict[str, Any]] = []
+        records: list[tuple[Any, ...]] = []
         writes: list[tuple[Mapping[str, Any], str, Mapped]] = []
         for row in rows:
             self.ts.selected += 1
@@ -170,13 +175,15 @@ class _TaskRun:
                                             fingerprint=m.fingerprint))
         faults.checkpoint(STEP, "before-commit")
         if records:
-            with translate_errors(self.db), self.db.engine.begin() as conn:
-                state.write_records(conn, records)
+            with translate_errors(self.db):
+                with self.db.engine.begin() as conn:
+                    state.write_records(conn, records)
+                self.statistics.wrote(len(records))
         faults.checkpoint(STEP, "after-commit")
         return changed
 
     def _drop_key_conflicts(self, writes: list[tuple[Mapping[str, Any], str, Mapped]],
-                            records: list[dict[str, Any]]
+                            records: list[tuple[Any, ...]]
                             ) -> list[tuple[Mapping[str, Any], str, Mapped]]:
         """A key already written for another record (any task of the entity) is a failure:
         an upsert would silently overwrite that record in F&O."""
@@ -197,7 +204,7 @@ class _TaskRun:
         return keep
 
     def _failed(self, row: Mapping[str, Any], sid: str, failure: Failure,
-                records: list[dict[str, Any]]) -> None:
+                records: list[tuple[Any, ...]]) -> None:
         t = self.plan.template
         entry: dict[str, Any] = {"id": sid, "number": text(row[t.number_column]),
                                  "reason": failure.reason, "detail": failure.detail}
@@ -213,12 +220,9 @@ class _TaskRun:
 
     def _record(self, row: Mapping[str, Any], sid: str, status: str, *, key: str | None,
                 fold: str | None, fingerprint: str | None = None, reason: str | None = None,
-                detail: str | None = None) -> dict[str, Any]:
+                detail: str | None = None) -> tuple[Any, ...]:
+        """A state row in `state.COLUMNS` order."""
         number = text(row[self.plan.template.number_column])
-        return {
-            "target_id": self.tgt.target_id, "task": self.plan.task, "source_id": sid,
-            "entity": self.plan.entity.name, "status": status, "key_value": key,
-            "key_fold": fold, "fingerprint": fingerprint, "reason": reason, "detail": detail,
-            "number": number[:64] if number else None, "sync_run_id": self.sync_run_id,
-            "updated_at": self.now,
-        }
+        return (self.tgt.target_id, self.plan.task, sid, self.plan.entity.name, status, key,
+                fold, fingerprint, reason, detail, number[:64] if number else None,
+                self.sync_run_id, self.now)

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import UsageError
 from .countries import CountryResolver, iso_lookup, map_key
@@ -22,16 +22,16 @@ PARENT_KEY = "@parent_customer_account"
 PERSON_NAME_FIELDS = ("PERSONFIRSTNAME", "PERSONMIDDLENAME", "PERSONLASTNAME")
 
 
-@dataclass(frozen=True)
-class Mapped:
+class Mapped(NamedTuple):
+    """A record ready to write (a named tuple: one is made per record, and cheaply)."""
+
     key: str
     key_fold: str
     values: tuple[str | None, ...]  # in `TaskPlan.field_names` order
     fingerprint: str
 
 
-@dataclass(frozen=True)
-class Failure:
+class Failure(NamedTuple):
     reason: str
     detail: str
 
@@ -126,7 +126,8 @@ class Mapper:
             if step.row_key is None:
                 append(step.constant if step.constant is not None else step.default)
                 continue
-            value = text(row[step.row_key])
+            value = row[step.row_key]
+            value = (value.strip() or None) if type(value) is str else text(value)
             if value is None:
                 append(step.default)
                 continue
@@ -159,7 +160,7 @@ class Mapper:
             return failure
         if country_failure:
             return country_failure
-        joined = "\x1e".join(v if v is not None else "\x00" for v in values)
+        joined = "\x1e".join([v if v is not None else "\x00" for v in values])
         digest = hashlib.blake2b(f"{self.salt}\x1d{joined}".encode(), digest_size=16)
         return Mapped(key, fno_key(key), tuple(values), digest.hexdigest())
 

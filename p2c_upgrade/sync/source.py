@@ -111,32 +111,39 @@ def batch_query(plan: TaskPlan, tables: dict[str, sa.Table], limit: int, *, firs
     return query.order_by(key).limit(limit)
 
 
-STATE_FIELDS = ("status", "fingerprint", "reason", "detail", "key_value", "key_fold")
 PARENT_STATE_FIELDS = {"status": "parent_status", "key_value": "parent_key",
                        "reason": "parent_reason"}
+_NO_STATE = {f"state_{f}": None for f in state.LOOKUP_FIELDS}
+_NO_PARENT = dict.fromkeys(PARENT_STATE_FIELDS.values())
 
 
-def attach_state(conn: Connection, plan: TaskPlan, target_id: str,
-                 rows: list[Any]) -> list[dict[str, Any]]:
+def attach_state(conn: Connection, plan: TaskPlan, target_id: str, rows: list[Any], *,
+                 own_state: bool = True) -> list[dict[str, Any]]:
     """The batch's rows as dicts with their state (`state_*`) and, for a task with a parent,
-    the parent's state (`parent_status`, `parent_key`, `parent_reason`)."""
+    the parent's state (`parent_status`, `parent_key`, `parent_reason`). `own_state=False`
+    skips looking up the records' own state: the task has none for this target yet."""
     t = plan.template
-    out = [dict(r) for r in rows]
-    ids = [str(r[t.id_column]) for r in out]
-    own = state.lookup(conn, target_id, t.task, ids)
-    for r, sid in zip(out, ids, strict=True):
-        found = own.get(sid, {})
-        for f in STATE_FIELDS:
-            r[f"state_{f}"] = found.get(f)
+    keys = list(rows[0]._fields) if rows else []
+    out = [dict(zip(keys, r, strict=True)) for r in rows]
+    if own_state:
+        own = state.lookup(conn, target_id, t.task, [str(r[t.id_column]) for r in out])
+        for r in out:
+            found = own.get(str(r[t.id_column]))
+            r.update({f"state_{f}": v for f, v in found.items()} if found else _NO_STATE)
+    else:
+        for r in out:
+            r.update(_NO_STATE)
     if t.parent_task:
         parent_ids = sorted({str(r["parentcustomerid"]) for r in out
                              if r["parent_found"] is not None})
         parents = state.lookup(conn, target_id, t.parent_task, parent_ids)
         for r in out:
-            found = parents.get(str(r["parentcustomerid"]), {}) \
-                if r["parent_found"] is not None else {}
-            for f, label in PARENT_STATE_FIELDS.items():
-                r[label] = found.get(f)
+            found = parents.get(str(r["parentcustomerid"])) \
+                if r["parent_found"] is not None else None
+            if found:
+                r.update({label: found[f] for f, label in PARENT_STATE_FIELDS.items()})
+            else:
+                r.update(_NO_PARENT)
     return out
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..db import Database
-from .bulk import in_list, insert_rows
+from .bulk import insert_rows, select_in
 
 RECORD_TABLE = "p2c_sync_record"
 RUN_TABLE = "p2c_sync_run"
@@ -59,8 +59,13 @@ runs = sa.Table(
     sa.Column("summary", sa.Text),
 )
 
-_UPDATABLE = ("entity", "status", "key_value", "key_fold", "fingerprint", "reason", "detail",
-              "number", "sync_run_id", "updated_at")
+#: the order of a state row's values in `write_records`
+COLUMNS = ("target_id", "task", "source_id", "entity", "status", "key_value", "key_fold",
+           "fingerprint", "reason", "detail", "number", "sync_run_id", "updated_at")
+_KEY = ("source_id", "task", "target_id")
+_UPDATABLE = tuple(c for c in COLUMNS if c not in _KEY)
+#: the state a batch needs of a record, in `lookup`'s dicts
+LOOKUP_FIELDS = ("status", "fingerprint", "reason", "detail", "key_value", "key_fold")
 
 
 def now() -> dt.datetime:
@@ -71,10 +76,16 @@ def ensure_tables(db: Database) -> None:
     _md.create_all(db.engine, checkfirst=True)
 
 
-def write_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Upsert state rows (one statement per batch)."""
-    insert_rows(conn, records, rows, conflict=("source_id", "task", "target_id"),
-                update=_UPDATABLE)
+def write_records(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Upsert state rows (tuples in `COLUMNS` order; one statement per batch)."""
+    insert_rows(conn, records, COLUMNS, rows, conflict=_KEY, update=_UPDATABLE)
+
+
+def has_records(conn: Connection, target_id: str, task: str) -> bool:
+    """Whether any record of `task` has state for this target (none before its first sync)."""
+    query = sa.select(records.c.source_id).where(
+        records.c.target_id == target_id, records.c.task == task).limit(1)
+    return conn.execute(query).first() is not None
 
 
 def key_holders(conn: Connection, target_id: str, entity: str, folds: list[str]
@@ -82,28 +93,40 @@ def key_holders(conn: Connection, target_id: str, entity: str, folds: list[str]
     """Records whose row in the target is under any of these keys (synced, or failed since
     they were written): key_fold -> (task, source_id)."""
     out: dict[str, tuple[str, str]] = {}
-    for cond in in_list(conn, records.c.key_fold, folds):
-        rows = conn.execute(
-            sa.select(records.c.key_fold, records.c.task, records.c.source_id).where(
-                cond, records.c.entity == entity, records.c.target_id == target_id)
-        )
-        for fold, task, source_id in rows:
-            out.setdefault(fold, (task, source_id))
+    found = select_in(conn, records, ("key_fold", "task", "source_id"), "key_fold", folds,
+                      {"entity": entity, "target_id": target_id})
+    for fold, task, source_id in found:
+        out.setdefault(fold, (task, source_id))
     return out
 
 
 def lookup(conn: Connection, target_id: str, task: str, source_ids: list[str]
            ) -> dict[str, dict[str, Any]]:
     """State rows of these records (primary-key lookups): source_id -> row."""
-    out: dict[str, dict[str, Any]] = {}
-    cols = [records.c.source_id, records.c.status, records.c.fingerprint, records.c.reason,
-            records.c.detail, records.c.key_value, records.c.key_fold]
-    for cond in in_list(conn, records.c.source_id, source_ids):
-        found = conn.execute(sa.select(*cols).where(
-            cond, records.c.task == task, records.c.target_id == target_id))
-        for row in found.mappings():
-            out[row["source_id"]] = dict(row)
-    return out
+    found = select_in(conn, records, ("source_id", *LOOKUP_FIELDS), "source_id", source_ids,
+                      {"task": task, "target_id": target_id})
+    return {row[0]: dict(zip(LOOKUP_FIELDS, row[1:], strict=True)) for row in found}
+
+
+class Statistics:
+    """Keeps PostgreSQL's picture of the state table current while a sync fills it.
+
+    Planned on the statistics of an empty table, the key look-up of one 5,000-record batch ran
+    a nested loop over the whole state table (167 s of a 196 s sync at 100,000 accounts); with
+    statistics it is an index look-up (37 ms). `ANALYZE` samples at most 30,000 rows, so taking
+    it each time the rows written have doubled costs a few seconds over millions of records."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.written = 0
+        self.next_at = 1
+
+    def wrote(self, rows: int) -> None:
+        self.written += rows
+        if self.db.is_postgres and self.written >= self.next_at:
+            self.next_at = 2 * self.written
+            with self.db.engine.begin() as conn:
+                conn.exec_driver_sql(f"ANALYZE {self.db.quote(RECORD_TABLE)}")
 
 
 def start_run(db: Database, target: str, target_id: str, run_id: int | None) -> int:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from ...db import Database, open_database, parse_url, translate_errors
 from ...errors import UsageError
-from ..bulk import in_list, insert_rows
+from ..bulk import insert_rows, select_in, update_rows
 from ..entities import ENTITIES, Entity
 from .base import TargetRow, UpsertCounts
 
@@ -92,38 +92,25 @@ class DatabaseTarget:
     def upsert(self, entity: Entity, fields: tuple[str, ...], rows: list[TargetRow]
                ) -> UpsertCounts:
         t = self.tables[entity.name]
-        names = [f.lower() for f in fields]
-        cols = [t.c[n] for n in names]
+        names = tuple(f.lower() for f in fields)
+        written = (*names, "p2c_task", "p2c_source_id")
         counts = UpsertCounts()
         with translate_errors(self.db), self.db.engine.begin() as conn:
-            existing: dict[str, tuple[Any, ...]] = {}
-            for cond in in_list(conn, t.c.p2c_key, [r.key_fold for r in rows]):
-                found = conn.execute(
-                    sa.select(t.c.p2c_key, t.c.p2c_task, t.c.p2c_source_id, *cols).where(cond))
-                for row in found:
-                    existing[row[0]] = tuple(row[1:])
-            inserts: list[dict[str, Any]] = []
-            updates: list[dict[str, Any]] = []
+            existing = {row[0]: tuple(row[1:]) for row in select_in(
+                conn, t, ("p2c_key", *written), "p2c_key", [r.key_fold for r in rows])}
+            inserts: list[tuple[Any, ...]] = []
+            updates: list[tuple[Any, ...]] = []
             for r in rows:
+                new = (*r.values, r.task, r.source_id)
                 old = existing.get(r.key_fold)
                 if old is None:
-                    params = dict(zip(names, r.values, strict=True))
-                    params.update(p2c_key=r.key_fold, p2c_task=r.task, p2c_source_id=r.source_id)
-                    inserts.append(params)
-                elif old != (r.task, r.source_id, *r.values):
-                    params = {f"v_{n}": v for n, v in zip(names, r.values, strict=True)}
-                    params.update(k_key=r.key_fold, v_p2c_task=r.task,
-                                  v_p2c_source_id=r.source_id)
-                    updates.append(params)
+                    inserts.append((r.key_fold, *new))
+                elif old != new:
+                    updates.append((*new, r.key_fold))
                 else:
                     counts.unchanged += 1
-            if inserts:
-                insert_rows(conn, t, inserts)
-            if updates:
-                targets = [*names, "p2c_task", "p2c_source_id"]
-                stmt = (t.update().where(t.c.p2c_key == sa.bindparam("k_key"))
-                        .values({t.c[n]: sa.bindparam(f"v_{n}") for n in targets}))
-                conn.execute(stmt, updates)
+            insert_rows(conn, t, ("p2c_key", *written), inserts)
+            update_rows(conn, t, "p2c_key", written, updates)
             if inserts or updates:
                 gen = self.tables[TARGET_ID_TABLE].c.generation
                 conn.execute(self.tables[TARGET_ID_TABLE].update().values(
