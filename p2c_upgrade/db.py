@@ -158,6 +158,13 @@ def open_database(
     return db
 
 
+#: SQLite's page cache per connection, in KiB (negative: a size, not pages): the steps update
+#: rows by key in queue order, i.e. at random places of the table, and SQLite's default 2 MiB
+#: cache re-read the same pages from the file system over and over. An upper bound, taken only
+#: as pages are read.
+SQLITE_CACHE_KIB = int(os.environ.get("P2C_SQLITE_CACHE_KIB", "-131072"))
+
+
 def _install_events(db: Database) -> None:
     engine = db.engine
     if db.dialect == "sqlite":
@@ -166,6 +173,7 @@ def _install_events(db: Database) -> None:
         def _connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             _sqlite_functions(dbapi_conn)
+            dbapi_conn.execute(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
