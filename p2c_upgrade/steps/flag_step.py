@@ -43,7 +43,8 @@ class FlagStep:
             run("drop_ids")
             run(f"{self.sql_name}_collect")
             journaled = run(f"{self.sql_name}_journal")
-            rows = run(f"{self.sql_name}_apply")
+            apply = f"{self.sql_name}_apply"
+            rows = run(apply if apply in sqlfiles.load("sqlite", "flags") else self.sql_name)
             run("drop_ids")
             if rows != journaled:
                 raise P2CError(f"{self.name}: contacts changed under the run; nothing of this batch "

@@ -1,7 +1,7 @@
 -- The two contact flags, one primary-key range of contacts at a time ({range}).
 -- Each write is guarded: only rows whose value changes are written, so a second run writes
 -- nothing. SQLite has no UPDATE in a CTE: with the journal on, the changing contacts are
--- collected into a temp table, journaled and updated from it, in the same transaction.
+-- collected into a temp table and journaled from it, then updated, in the same transaction.
 
 -- name: active_customers_collect
 -- With the journal on, the contacts that change are collected once, then journaled and updated
@@ -49,12 +49,12 @@ SELECT :run_id, :step, 'contact', CAST(id AS TEXT), 'msdynce_iscompanyanaccount'
        CASE WHEN new THEN 'false' ELSE 'true' END, CASE WHEN new THEN 'true' ELSE 'false' END
 FROM p2c_work_ids
 
--- name: company_is_account_apply
-UPDATE contact
-SET msdynce_iscompanyanaccount = (parentcustomerid IS NOT NULL AND coalesce(parentcustomeridtype, '') = 'account')
-WHERE contactid IN (SELECT id FROM p2c_work_ids)
-  AND msdynce_iscompanyanaccount IS NOT
-      (parentcustomerid IS NOT NULL AND coalesce(parentcustomeridtype, '') = 'account')
+-- company_is_account has no _apply statement: after its journal it runs its own guarded range
+-- UPDATE below, which touches exactly the collected rows (same guard, same transaction, the
+-- write lock held since BEGIN IMMEDIATE; the step checks the two counts are equal). A scan of
+-- the range is cheaper than looking each changed contact up by key (at 200,000 accounts,
+-- 1.3 s against 4.8 s for 240,000 contacts); active_customers' EXISTS probes are not, so it
+-- updates by its collected ids.
 
 -- name: company_is_account
 -- IsCompanyAnAccount = the contact's company (parent) is an account.
