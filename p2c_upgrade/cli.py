@@ -15,7 +15,14 @@ from typing import Any
 import click
 
 from . import __version__
-from .db import DEFAULT_LOCK_TIMEOUT_S, ENV_URL, Database, mask_secrets, open_database
+from .db import (
+    DEFAULT_LOCK_TIMEOUT_S,
+    ENV_URL,
+    SQLITE_CACHE_KIB,
+    Database,
+    mask_secrets,
+    open_database,
+)
 from .errors import EXIT_BLOCKED, EXIT_FAILURE, EXIT_OK, P2CError
 from .progress import Progress
 from .registry import STEP_NAMES
@@ -108,9 +115,12 @@ def _secrets(settings: Settings) -> list[str]:
         return []
 
 
-def _open(settings: Settings, *, read_only: bool = False) -> Database:
+def _open(settings: Settings, *, read_only: bool = False, bulk: bool = False) -> Database:
+    """The Sales database; `bulk` for the commands that rewrite its tables (a larger SQLite
+    page cache)."""
     timeout = settings.lock_timeout if settings.lock_timeout is not None else DEFAULT_LOCK_TIMEOUT_S
-    return open_database(settings.db, settings.schema, read_only=read_only, lock_timeout=timeout)
+    return open_database(settings.db, settings.schema, read_only=read_only, lock_timeout=timeout,
+                         sqlite_cache_kib=SQLITE_CACHE_KIB if bulk else None)
 
 
 def _config(settings: Settings) -> Any:
@@ -150,7 +160,7 @@ def run(settings: Settings, steps: tuple[str, ...], batch_size: int, target: str
     from .runner import RunOptions, run_upgrade
 
     config = _config(settings)
-    db = _open(settings)
+    db = _open(settings, bulk=True)
     target = target or getattr(config, "sync_target", None)
     progress = Progress(enabled=settings.progress)
     report = run_upgrade(db, RunOptions(
@@ -219,7 +229,7 @@ def duplicates(settings: Settings, renumber: bool, batch_size: int, fmt: str) ->
 
     if renumber:
         config = _config(settings)
-        db = _open(settings)
+        db = _open(settings, bulk=True)
         report = renumber_duplicates(db, RunOptions(
             batch_size=batch_size, salt=getattr(config, "numbers_salt", "") or "",
             progress=Progress(enabled=settings.progress)))
@@ -334,7 +344,7 @@ def undo(settings: Settings, run_id: int | None, step_name: str | None, dry_run:
 
     if (run_id is None) == (step_name is None):
         raise UsageError("give exactly one of --run ID or --step NAME")
-    db = _open(settings, read_only=dry_run)
+    db = _open(settings, read_only=dry_run, bulk=not dry_run)
     result = undo_changes(db, run_id=run_id, step=step_name, dry_run=dry_run,
                           progress=Progress(enabled=settings.progress))
     if fmt == "json":
