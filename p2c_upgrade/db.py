@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -261,7 +262,8 @@ def translate_errors(db: Database | None) -> Iterator[None]:
         yield
     except P2CError:
         raise
-    except (DBAPIError, sqlite3.Error) as exc:
+    except (DBAPIError, sqlite3.Error, psycopg.Error) as exc:
+        # The bare driver errors come from calls SQLAlchemy does not wrap (COPY on a raw cursor).
         raise P2CError(describe_db_error(exc, db)) from exc
     except SQLAlchemyError as exc:
         raise P2CError(describe_db_error(exc, db)) from exc

@@ -3,8 +3,11 @@ and two batches in one transaction do not see each other's staged rows twice."""
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
+from p2c_upgrade.db import translate_errors
+from p2c_upgrade.errors import P2CError
 from p2c_upgrade.sync.bulk import insert_rows, select_in, update_rows
 
 from conftest import SalesDb
@@ -59,5 +62,23 @@ def test_sqlite_lookup_over_one_in_list(sqlite_db: SalesDb) -> None:
             insert_rows(conn, table, ("k", "v", "n"), [(k, None, 1) for k in keys])
         with db.engine.connect() as conn:
             assert sorted(r[0] for r in select_in(conn, table, ("k",), "k", keys)) == keys
+    finally:
+        db.dispose()
+
+
+def test_a_failing_copy_is_one_line(pg_db: SalesDb) -> None:
+    """A COPY the server rejects is a driver error outside SQLAlchemy's wrapping: it still
+    becomes the one-line P2CError the CLI prints, not a traceback."""
+    table = _table()
+    db = pg_db.open()
+    try:
+        table.metadata.create_all(db.engine)
+        with (pytest.raises(P2CError) as failure, translate_errors(db),
+              db.engine.begin() as conn):
+            insert_rows(conn, table, ("k", "v", "n"), [("x" * 41, None, 1)])
+        assert "too long" in failure.value.message
+        assert "\n" not in failure.value.message
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == 0
     finally:
         db.dispose()
