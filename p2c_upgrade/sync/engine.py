@@ -98,9 +98,8 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
                 for reason, n in source.unselected_contacts(conn, plans, tables).items():
                     ts.skipped += n
                     ts.skipped_reasons[reason] += n
-        runner = _TaskRun(db, tgt, plan, tables, config, ts, show_personal_data)
+        runner = _TaskRun(db, tgt, plan, tables, config, ts, show_personal_data, statistics)
         runner.sync_run_id = summary.sync_run_id
-        runner.statistics = statistics
         first = source.batch_query(plan, tables, batch_size, first=True)
         following = source.batch_query(plan, tables, batch_size, first=False)
         with progress.bar(total=total, desc=plan.task, unit="records") as bar:
@@ -130,7 +129,8 @@ class _TaskRun:
     """One task's batches: outcome counting and the state rows to record."""
 
     def __init__(self, db: Database, tgt: Target, plan: TaskPlan, tables: dict[str, Any],
-                 config: Config, ts: TaskSummary, show_personal_data: bool) -> None:
+                 config: Config, ts: TaskSummary, show_personal_data: bool,
+                 statistics: state.Statistics) -> None:
         self.db = db
         self.tgt = tgt
         self.plan = plan
@@ -139,7 +139,7 @@ class _TaskRun:
         self.limit = config.listed_failures
         self.show = show_personal_data
         self.sync_run_id: int | None = None
-        self.statistics = state.Statistics(db)
+        self.statistics = statistics  # shared by the tasks: they fill one state table
         self.now = state.now()
 
     def batch(self, rows: list[Mapping[str, Any]]) -> bool:

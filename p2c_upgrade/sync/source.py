@@ -126,9 +126,10 @@ def attach_state(conn: Connection, plan: TaskPlan, target_id: str, rows: list[An
     keys = list(rows[0]._fields) if rows else []
     out = [dict(zip(keys, r, strict=True)) for r in rows]
     if own_state:
-        own = state.lookup(conn, target_id, t.task, [str(r[t.id_column]) for r in out])
-        for r in out:
-            found = own.get(str(r[t.id_column]))
+        ids = [str(r[t.id_column]) for r in out]
+        own = state.lookup(conn, target_id, t.task, ids)
+        for r, sid in zip(out, ids, strict=True):
+            found = own.get(sid)
             r.update({f"state_{f}": v for f, v in found.items()} if found else _NO_STATE)
     else:
         for r in out:
