@@ -37,7 +37,7 @@ def _bench() -> Any:
 
 
 def _tool_run(db: SalesDb) -> None:
-    from p2c_upgrade.cli.main import main
+    from p2c_upgrade.cli import main
 
     result = CliRunner().invoke(main, ["run", *db.args, "--no-progress"])
     # 3: the planted duplicate account numbers block the sync at the end; the steps ran

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from p2c_upgrade.cli.main import main
+from p2c_upgrade.cli import main
 
 from conftest import SalesDb, require_pg
 

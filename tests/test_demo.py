@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from p2c_upgrade.cli.main import main
+from p2c_upgrade.cli import main
 
 
 def test_demo_runs_everything_and_says_where(tmp_path: Path) -> None:

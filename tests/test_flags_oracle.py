@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from p2c_upgrade.cli.main import main
+from p2c_upgrade.cli import main
 
 from conftest import SalesDb
 from helpers import execute, query

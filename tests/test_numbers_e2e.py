@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
-from p2c_upgrade.cli.main import main
+from p2c_upgrade.cli import main
 from p2c_upgrade.rules.keys import fold
 from p2c_upgrade.rules.number_format import format_number, suffix_for
 

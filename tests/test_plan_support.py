@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from p2c_upgrade.cli.main import main
+from p2c_upgrade.cli import main
 from p2c_upgrade.demo.generator import generate
 from p2c_upgrade.plan import build_plan, write_report
 
@@ -25,7 +25,7 @@ from conftest import SalesDb
 
 CLI = [str(Path(sys.executable).with_name("p2c-upgrade"))]
 if not Path(CLI[0]).exists():  # pragma: no cover - an environment without the console script
-    CLI = [sys.executable, "-c", "from p2c_upgrade.cli.main import main; main()"]
+    CLI = [sys.executable, "-c", "from p2c_upgrade.cli import main; main()"]
 
 Change = tuple[str | None, ...]
 

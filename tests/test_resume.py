@@ -11,7 +11,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from p2c_upgrade.cli.main import main
+from p2c_upgrade.cli import main
 from p2c_upgrade.demo.generator import generate
 from p2c_upgrade.rules.keys import fold
 from p2c_upgrade.rules.number_format import seqpart

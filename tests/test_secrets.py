@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from test_undo_support import build
 
-from p2c_upgrade.cli.main import main
+from p2c_upgrade.cli import main
 
 from conftest import PG_URL, SalesDb, pg_schema, require_pg
 from helpers import cli, execute, query

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from p2c_upgrade.cli.main import main
+from p2c_upgrade.cli import main
 from p2c_upgrade.demo.generator import generate
 from p2c_upgrade.rules.keys import fold
 from p2c_upgrade.rules.number_format import seqpart
