@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from p2c_upgrade.errors import UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,7 +88,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     _only(data, {"numbers", "sync"}, "", fail)
     numbers = _table(data, "numbers", "", fail)
     _only(numbers, {"salt"}, "numbers.", fail)
-    cfg.numbers_salt = _str(numbers, "salt", "numbers.", fail, cfg.numbers_salt)
+    cfg.numbers_salt = _str(numbers, "salt", "numbers.", fail, cfg.numbers_salt) or ""
 
     sync = _table(data, "sync", "", fail)
     _only(sync, {"target", "batch_size", "country_codes", "organization_id", "listed_failures",
@@ -100,14 +100,14 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     cfg.package_max_rows = _int(sync, "package_max_rows", "sync.", fail, cfg.package_max_rows, 1)
     cfg.organization_id = _str(sync, "organization_id", "sync.", fail, None)
     cfg.country_codes = _str(sync, "country_codes", "sync.", fail, cfg.country_codes) or ""
-    from .sync.countries import FORMATS, iso_lookup
+    from p2c_upgrade.sync.countries import FORMATS, iso_lookup
 
     if cfg.country_codes not in FORMATS:
         raise fail(f"sync.country_codes must be one of {', '.join(FORMATS)}, "
                    f"not {cfg.country_codes!r}")
 
-    from .sync.entities import ALL_FIELDS, ENTITIES
-    from .sync.templates import shipped_templates
+    from p2c_upgrade.sync.entities import ALL_FIELDS, ENTITIES
+    from p2c_upgrade.sync.templates import shipped_templates
 
     templates = {t.task: t for t in shipped_templates()}
     country_fields = {f for e in ENTITIES.values() for f in e.country_fields}

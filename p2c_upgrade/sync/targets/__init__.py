@@ -6,9 +6,9 @@ of a database that holds the F&O entities (tables created when missing).
 
 from __future__ import annotations
 
-from .base import Target, TargetRow, UpsertCounts
-from .database import DatabaseTarget
-from .package import PACKAGE_PREFIX, PackageTarget
+from p2c_upgrade.sync.targets.base import Target, TargetRow, UpsertCounts
+from p2c_upgrade.sync.targets.database import DatabaseTarget
+from p2c_upgrade.sync.targets.package import PACKAGE_PREFIX, PackageTarget
 
 
 def open_target(target: str, *, package_max_rows: int, batch_size: int = 5000,
