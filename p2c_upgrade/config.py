@@ -59,6 +59,8 @@ class Config:
     task_fields: dict[str, dict[str, FieldSpec]] = field(default_factory=dict)
     #: map name -> Sales value -> F&O value (added to the templates' maps of the same name)
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: `[dataverse]`: a `p2c_upgrade.dataverse.settings.DataverseSettings` (None: the defaults)
+    dataverse: Any = None
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -85,7 +87,11 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         return UsageError(f"{where}: {message}")
 
     cfg = Config(path=path)
-    _only(data, {"numbers", "sync"}, "", fail)
+    _only(data, {"numbers", "sync", "dataverse"}, "", fail)
+    if "dataverse" in data:
+        from .dataverse.settings import parse_settings
+
+        cfg.dataverse = parse_settings(data["dataverse"])
     numbers = _table(data, "numbers", "", fail)
     _only(numbers, {"salt"}, "numbers.", fail)
     cfg.numbers_salt = _str(numbers, "salt", "numbers.", fail, cfg.numbers_salt) or ""

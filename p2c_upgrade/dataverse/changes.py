@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..ledger import journal
+from ..upgrade.ledger import journal
 from . import local, state
 from .tables import SEQUENCE_TABLE, TableSpec, table_specs
 

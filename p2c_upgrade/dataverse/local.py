@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..schema import AUTONUMBER_TABLE, P2C_COLUMNS, existing_columns, sales_metadata
+from ..db.schema import AUTONUMBER_TABLE, P2C_COLUMNS, existing_columns, sales_metadata
 from .tables import P2C_BOOLEANS, TableSpec, canon
 
 _P2C_TYPES = {"VARCHAR(20)": sa.String(20), "BOOLEAN": sa.Boolean()}

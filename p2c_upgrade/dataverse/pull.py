@@ -23,8 +23,8 @@ from sqlalchemy.engine import Connection
 
 from ..db import Database
 from ..errors import P2CError
-from ..ledger import now
 from ..progress import NullProgress, Progress
+from ..upgrade.ledger import now
 from . import local, state
 from .client import DataverseClient, error_message
 from .tables import (

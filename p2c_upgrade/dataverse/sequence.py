@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import BlockedError, P2CError
-from ..numbering import seqpart
+from ..rules.number_format import seqpart
 from . import state
 from .changes import RecordChange
 from .client import DataverseClient, error_message

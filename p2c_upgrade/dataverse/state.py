@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import UsageError
-from ..ledger import now
+from ..upgrade.ledger import now
 
 metadata = sa.MetaData()
 
