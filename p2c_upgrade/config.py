@@ -61,12 +61,14 @@ class Config:
     task_fields: dict[str, dict[str, FieldSpec]] = field(default_factory=dict)
     #: map name -> Sales value -> F&O value (added to the templates' maps of the same name)
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: `[fno]`: the live F&O target (p2c_upgrade.fno.settings.FnoSettings)
+    fno: Any = None
 
 
 def load_config(path: str | Path | None) -> Config:
     """Read and check the configuration file; no file means the templates' defaults."""
     if path is None:
-        return Config()
+        return parse_config({})
     path = Path(path)
     try:
         with path.open("rb") as fh:
@@ -87,7 +89,10 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         return UsageError(f"{where}: {message}")
 
     cfg = Config(path=path)
-    _only(data, {"numbers", "sync"}, "", fail)
+    _only(data, {"numbers", "sync", "fno"}, "", fail)
+    from .fno.settings import FnoSettings, parse_fno
+
+    cfg.fno = parse_fno(data["fno"], where) if "fno" in data else FnoSettings()
     numbers = _table(data, "numbers", "", fail)
     _only(numbers, {"salt"}, "numbers.", fail)
     cfg.numbers_salt = _str(numbers, "salt", "numbers.", fail, cfg.numbers_salt)
