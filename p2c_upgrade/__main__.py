@@ -1,5 +1,5 @@
 """`python -m p2c_upgrade` is `p2c-upgrade`."""
 
-from .cli import main
+from p2c_upgrade.cli.main import main
 
 main(prog_name="p2c-upgrade")

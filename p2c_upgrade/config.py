@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from p2c_upgrade.errors import UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -90,12 +90,12 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
 
     cfg = Config(path=path)
     _only(data, {"numbers", "sync", "fno"}, "", fail)
-    from .fno.settings import FnoSettings, parse_fno
+    from p2c_upgrade.fno.settings import FnoSettings, parse_fno
 
     cfg.fno = parse_fno(data["fno"], where) if "fno" in data else FnoSettings()
     numbers = _table(data, "numbers", "", fail)
     _only(numbers, {"salt"}, "numbers.", fail)
-    cfg.numbers_salt = _str(numbers, "salt", "numbers.", fail, cfg.numbers_salt)
+    cfg.numbers_salt = _str(numbers, "salt", "numbers.", fail, cfg.numbers_salt) or ""
 
     sync = _table(data, "sync", "", fail)
     _only(sync, {"target", "batch_size", "country_codes", "organization_id", "listed_failures",
@@ -107,14 +107,14 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     cfg.package_max_rows = _int(sync, "package_max_rows", "sync.", fail, cfg.package_max_rows, 1)
     cfg.organization_id = _str(sync, "organization_id", "sync.", fail, None)
     cfg.country_codes = _str(sync, "country_codes", "sync.", fail, cfg.country_codes) or ""
-    from .sync.countries import FORMATS, iso_lookup
+    from p2c_upgrade.sync.countries import FORMATS, iso_lookup
 
     if cfg.country_codes not in FORMATS:
         raise fail(f"sync.country_codes must be one of {', '.join(FORMATS)}, "
                    f"not {cfg.country_codes!r}")
 
-    from .sync.entities import ALL_FIELDS, ENTITIES
-    from .sync.templates import shipped_templates
+    from p2c_upgrade.sync.entities import ALL_FIELDS, ENTITIES
+    from p2c_upgrade.sync.templates import shipped_templates
 
     templates = {t.task: t for t in shipped_templates()}
     country_fields = {f for e in ENTITIES.values() for f in e.country_fields}
@@ -178,7 +178,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
 def unknown_field_message(raw: str, key: str, known: set[str] | frozenset[str]) -> str:
     """Why a field name is refused: not a field of the entity in Microsoft's CDM definition
     (F&O would fail the whole entity with DMF2060), or a real field the sync does not write."""
-    from .sync.entities import ENTITIES
+    from p2c_upgrade.sync.entities import ENTITIES
 
     name = raw.upper()
     entities = [e for e in ENTITIES.values() if set(e.fields) & set(known)]

@@ -4,7 +4,7 @@ For each scale (`--accounts N`, repeatable) the Sales data is generated once and
 template database on PostgreSQL, a file on SQLite); every contender then starts from its own fresh
 copy, in this one process run, so the machine's speed is the same for all:
 
-  baseline        sql/<dialect>/baseline.sql, one set-based statement per step (child process)
+  baseline        scripts/bench_sql/<dialect>/baseline.sql, one set-based statement per step (child process)
   run             p2c-upgrade run
   run-no-journal  p2c-upgrade run --no-journal
   plan            p2c-upgrade plan --format json (on the data before the upgrade)
@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from p2c_upgrade.db import sqlfiles
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 STEPS = ("prepare", "account-numbers", "contact-numbers", "active-customers",
@@ -53,7 +55,6 @@ ALL_CONTENDERS = ("baseline", "run", "run-no-journal", "plan", "sync-db", "sync-
 DEFAULT_CONTENDERS = ALL_CONTENDERS
 PG_PREFIX = "p2c_bench"
 MB = 1024 * 1024
-_NAME_LINE = re.compile(r"^--\s*name:\s*([\w-]+)\s*$", re.MULTILINE)
 
 
 # =============================================================================================
@@ -166,16 +167,9 @@ class BenchError(Exception):
 
 
 def baseline_statements(dialect: str) -> list[tuple[str, str]]:
-    """(name, sql) of sql/<dialect>/baseline.sql in file order."""
-    text = (ROOT / "sql" / dialect / "baseline.sql").read_text(encoding="utf-8")
-    parts = _NAME_LINE.split(text)
-    out = []
-    for i in range(1, len(parts), 2):
-        body = "\n".join(
-            line for line in parts[i + 1].splitlines() if not line.lstrip().startswith("--")
-        ).strip().rstrip(";").strip()
-        out.append((parts[i], body))
-    return out
+    """(name, sql) of scripts/bench_sql/<dialect>/baseline.sql in file order, read by the
+    product's own SQL loader."""
+    return list(sqlfiles.parse_file(ROOT / "scripts" / "bench_sql" / dialect / "baseline.sql").items())
 
 
 def step_of(statement: str) -> str:
@@ -382,7 +376,7 @@ class PostgresStore(Store):
 
 def tool() -> list[str]:
     exe = VENV_BIN / "p2c-upgrade"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "p2c_upgrade.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "p2c_upgrade.cli.main"]
 
 
 def tool_has(command: str) -> bool:
@@ -478,7 +472,7 @@ class Bench:
         self.log(f"{self.dialect}, {accounts:,} accounts: generating the template")
         url = self.store.template_url()
         gen = run_checked(
-            [sys.executable, "-m", "p2c_upgrade.generator", "--db", url,
+            [sys.executable, "-m", "p2c_upgrade.demo.generator", "--db", url,
              "--accounts", str(accounts), "--seed", str(self.args.seed)], "the generator")
         self.log(last_line(gen.stdout))
         self.store.finish_template()

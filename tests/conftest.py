@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from p2c_upgrade.db import Database, open_database
-from p2c_upgrade.schema import sales_metadata
+from p2c_upgrade.db.connection import Database, open_database
+from p2c_upgrade.db.schema import sales_metadata
 
 PG_URL = os.environ.get("P2C_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from p2c_upgrade.config import Config
-from p2c_upgrade.schema import P2C_COLUMNS, sales_metadata
+from p2c_upgrade.db.schema import P2C_COLUMNS, sales_metadata
 from p2c_upgrade.sync import SyncSummary, run_sync
 
 from conftest import PG_URL, SalesDb

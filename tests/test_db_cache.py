@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from p2c_upgrade.db import SQLITE_CACHE_KIB, open_database
+from p2c_upgrade.db.connection import SQLITE_CACHE_KIB, open_database
 
 
 def _cache_size(url: str, **kw: object) -> int:

@@ -30,10 +30,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_undo_support import build, checksum, invariants, invoke
 
+from p2c_upgrade.db.lock import holder as lock_holder
+from p2c_upgrade.db.schema import sales_metadata
 from p2c_upgrade.errors import P2CError
-from p2c_upgrade.lock import holder as lock_holder
-from p2c_upgrade.runner import RunOptions, run_upgrade
-from p2c_upgrade.schema import sales_metadata
+from p2c_upgrade.upgrade.runner import RunOptions, run_upgrade
 
 from conftest import PG_URL, SalesDb, pg_schema
 from helpers import cli, query, snapshot, tmpfs

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from p2c_upgrade.db import open_database
-from p2c_upgrade.errors import P2CError
-from p2c_upgrade.folding import collision_kind, fold, is_blank
-from p2c_upgrade.generator import (
+from p2c_upgrade.db.connection import open_database
+from p2c_upgrade.db.schema import DOCUMENT_TABLES, sales_metadata
+from p2c_upgrade.demo.generator import (
     COLLISION_KINDS,
     DOCUMENT_STATES,
     SalesData,
@@ -22,7 +21,8 @@ from p2c_upgrade.generator import (
     main,
     planted_collisions,
 )
-from p2c_upgrade.schema import DOCUMENT_TABLES, sales_metadata
+from p2c_upgrade.errors import P2CError
+from p2c_upgrade.rules.keys import collision_kind, fold, is_blank
 
 from conftest import PG_URL, SalesDb, require_pg
 
@@ -241,7 +241,7 @@ def _statements(path: Path) -> list[str]:
 def test_sqlite_ddl_matches_metadata(tmp_path: Path) -> None:
     ddl = sa.create_engine(f"sqlite:///{tmp_path / 'ddl.db'}")
     with ddl.begin() as conn:
-        for stmt in _statements(ROOT / "sql" / "sqlite" / "sales_schema.sql"):
+        for stmt in _statements(ROOT / "p2c_upgrade" / "db" / "sql" / "sqlite" / "sales_schema.sql"):
             conn.exec_driver_sql(stmt)
     meta = sa.create_engine(f"sqlite:///{tmp_path / 'meta.db'}")
     sales_metadata().create_all(meta)
@@ -260,7 +260,7 @@ def test_postgresql_ddl_matches_metadata() -> None:
             conn.exec_driver_sql(f"CREATE SCHEMA {ddl_schema}")
             conn.exec_driver_sql(f"CREATE SCHEMA {meta_schema}")
             conn.exec_driver_sql(f"SET LOCAL search_path TO {ddl_schema}")
-            for stmt in _statements(ROOT / "sql" / "postgresql" / "sales_schema.sql"):
+            for stmt in _statements(ROOT / "p2c_upgrade" / "db" / "sql" / "postgresql" / "sales_schema.sql"):
                 conn.exec_driver_sql(stmt)
         sales_metadata().create_all(engine.execution_options(
             schema_translate_map={None: meta_schema}))

@@ -18,8 +18,8 @@ import pytest
 import sqlalchemy as sa
 from test_undo_support import checksum, invariants, invoke, state, undo
 
-from p2c_upgrade.numbering import seqpart
-from p2c_upgrade.schema import sales_metadata
+from p2c_upgrade.db.schema import sales_metadata
+from p2c_upgrade.rules.number_format import seqpart
 
 from conftest import PG_URL, SalesDb, require_pg
 from helpers import execute, query, snapshot

@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from test_undo_support import build, invoke, undo
 
-from p2c_upgrade.schema import sales_metadata
+from p2c_upgrade.db.schema import sales_metadata
 
 from conftest import PG_URL, SalesDb
 from helpers import snapshot, tmpfs

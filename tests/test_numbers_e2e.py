@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from p2c_upgrade.cli import main
-from p2c_upgrade.folding import fold
-from p2c_upgrade.numbering import format_number, suffix_for
+from p2c_upgrade.rules.keys import fold
+from p2c_upgrade.rules.number_format import format_number, suffix_for
 
 from conftest import SalesDb
 from helpers import execute, query

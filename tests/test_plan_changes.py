@@ -18,7 +18,7 @@ from test_plan_support import (
     run,
 )
 
-from p2c_upgrade.numbering import seqpart
+from p2c_upgrade.rules.number_format import seqpart
 
 from conftest import SalesDb
 

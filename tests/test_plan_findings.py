@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from test_plan_support import execute, plan_json, run
 
-from p2c_upgrade.lock import UpgradeLock
+from p2c_upgrade.db.lock import UpgradeLock
+from p2c_upgrade.db.schema import sales_metadata
 from p2c_upgrade.plan import build_plan, findings, routing
-from p2c_upgrade.schema import sales_metadata
 
 from conftest import SalesDb
 

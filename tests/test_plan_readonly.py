@@ -20,7 +20,7 @@ from test_plan_support import (
     plan_output,
 )
 
-from p2c_upgrade.db import open_database
+from p2c_upgrade.db.connection import open_database
 from p2c_upgrade.plan import FORMATS, build_plan, write_report
 
 from conftest import PG_URL, SalesDb

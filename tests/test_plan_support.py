@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from p2c_upgrade.cli import main
-from p2c_upgrade.generator import generate
+from p2c_upgrade.demo.generator import generate
 from p2c_upgrade.plan import build_plan, write_report
 
 from conftest import SalesDb

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from p2c_upgrade.cli import main
-from p2c_upgrade.folding import fold
-from p2c_upgrade.generator import generate
-from p2c_upgrade.numbering import seqpart
+from p2c_upgrade.demo.generator import generate
+from p2c_upgrade.rules.keys import fold
+from p2c_upgrade.rules.number_format import seqpart
 
 from conftest import SalesDb
 from helpers import cli, query, snapshot
@@ -81,8 +81,8 @@ def test_second_run_exits_4_at_once_and_lock_is_freed_when_holder_dies(sales_db:
     build(sales_db, accounts=20)
     holder_code = (
         "import sys, time\n"
-        "from p2c_upgrade.db import open_database\n"
-        "from p2c_upgrade.lock import UpgradeLock\n"
+        "from p2c_upgrade.db.connection import open_database\n"
+        "from p2c_upgrade.db.lock import UpgradeLock\n"
         f"db = open_database({sales_db.url!r}, {sales_db.schema!r})\n"
         "lock = UpgradeLock(db, 'run'); lock.acquire()\n"
         "print('locked', flush=True)\n"

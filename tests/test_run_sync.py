@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from p2c_upgrade.cli import main
-from p2c_upgrade.generator import generate
+from p2c_upgrade.demo.generator import generate
 
 from conftest import SalesDb
 from helpers import execute, query

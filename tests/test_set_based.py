@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from p2c_upgrade.generator import generate
-from p2c_upgrade.runner import RunOptions, run_upgrade
+from p2c_upgrade.demo.generator import generate
+from p2c_upgrade.upgrade.runner import RunOptions, run_upgrade
 
 from conftest import SalesDb
 
@@ -44,8 +44,8 @@ def test_statements_grow_with_batches_not_rows(sales_db: SalesDb) -> None:
 # ru_maxrss, and the parent here is pytest holding the generated data.
 PEAK_RSS = """
 import sys
-from p2c_upgrade.db import open_database
-from p2c_upgrade.runner import RunOptions, run_upgrade
+from p2c_upgrade.db.connection import open_database
+from p2c_upgrade.upgrade.runner import RunOptions, run_upgrade
 db = open_database(sys.argv[1], sys.argv[2] or None)
 run_upgrade(db, RunOptions(batch_size=2000))
 print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from p2c_upgrade.db import translate_errors
+from p2c_upgrade.db.connection import translate_errors
 from p2c_upgrade.errors import P2CError
 from p2c_upgrade.sync.bulk import insert_rows, select_in, update_rows
 

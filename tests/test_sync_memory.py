@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from p2c_upgrade.schema import sales_metadata
+from p2c_upgrade.db.schema import sales_metadata
 from p2c_upgrade.sync import engine
 
 from conftest import SalesDb

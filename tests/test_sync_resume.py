@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import sys
 from p2c_upgrade.config import Config
-from p2c_upgrade.db import open_database
+from p2c_upgrade.db.connection import open_database
 from p2c_upgrade.sync import run_sync
 url, schema, target = sys.argv[1], sys.argv[2] or None, sys.argv[3]
 db = open_database(url, schema)

@@ -6,7 +6,7 @@ import json
 
 from test_undo_support import build, checksum, invariants, invoke, run, schema_of, state, undo
 
-from p2c_upgrade.undo import undo_changes
+from p2c_upgrade.undo.apply import undo_changes
 
 from conftest import SalesDb
 from helpers import execute, query, snapshot

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from p2c_upgrade.cli import main
-from p2c_upgrade.folding import fold
-from p2c_upgrade.generator import generate
-from p2c_upgrade.numbering import seqpart
+from p2c_upgrade.demo.generator import generate
+from p2c_upgrade.rules.keys import fold
+from p2c_upgrade.rules.number_format import seqpart
 
 from conftest import SalesDb
 from helpers import SALES_TABLES, query, snapshot

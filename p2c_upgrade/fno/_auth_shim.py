@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import P2CError, UsageError
+from p2c_upgrade.errors import P2CError, UsageError
 
 METHODS = ("environment", "azure-cli", "device-code", "managed-identity", "default")
 AUTH_KEYS = ("method", "tenant_id", "client_id")

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import P2CError
+from p2c_upgrade.errors import P2CError
 
 ACTIONS = "/data/DataManagementDefinitionGroups/Microsoft.Dynamics.DataEntities."
 RETRY_STATUS = (502, 503, 504)

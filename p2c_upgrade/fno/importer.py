@@ -25,13 +25,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..db import Database, translate_errors
-from ..errors import P2CError
-from ..sync import state
-from ..sync.entities import ENTITIES, Entity
-from . import journal
-from .client import FnoClient, FnoError
-from .results import ExecutionResult, read_results
+from p2c_upgrade.db import Database, translate_errors
+from p2c_upgrade.errors import P2CError
+from p2c_upgrade.fno import journal
+from p2c_upgrade.fno.client import FnoClient, FnoError
+from p2c_upgrade.fno.results import ExecutionResult, read_results
+from p2c_upgrade.sync import state
+from p2c_upgrade.sync.entities import ENTITIES, Entity
 
 FINAL = ("Succeeded", "PartiallySucceeded", "Failed", "Canceled")
 REJECTED = "fno_rejected"

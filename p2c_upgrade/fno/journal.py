@@ -16,8 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..db import Database
-from ..sync.bulk import insert_rows
+from p2c_upgrade.db import Database
+from p2c_upgrade.sync.bulk import insert_rows
 
 IMPORT_TABLE = "p2c_fno_import"
 IMPORT_RECORD_TABLE = "p2c_fno_import_record"

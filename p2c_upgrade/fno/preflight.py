@@ -19,13 +19,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import BlockedError
-from ..sync import source
-from ..sync.countries import map_key
-from ..sync.entities import fno_key, is_country_id_field
-from ..sync.mapping import Mapper, text
-from ..sync.templates import TaskPlan
-from .client import FnoClient
+from p2c_upgrade.errors import BlockedError
+from p2c_upgrade.fno.client import FnoClient
+from p2c_upgrade.sync import source
+from p2c_upgrade.sync.countries import map_key
+from p2c_upgrade.sync.entities import fno_key, is_country_id_field
+from p2c_upgrade.sync.mapping import Mapper, text
+from p2c_upgrade.sync.templates import TaskPlan
 
 #: field -> (OData collection, its value field, per company?, what to set up)
 SETUP = {

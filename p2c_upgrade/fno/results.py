@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..sync.entities import Entity, fno_key
-from .client import FnoClient, FnoError
+from p2c_upgrade.fno.client import FnoClient, FnoError
+from p2c_upgrade.sync.entities import Entity, fno_key
 
 #: how long to wait for a generated error keys file before giving up on it
 KEYS_FILE_WAIT_S = 120.0

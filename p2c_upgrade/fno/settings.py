@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import UsageError
-from ._auth_shim import AUTH_KEYS, AuthSettings, parse_auth
+from p2c_upgrade.errors import UsageError
+from p2c_upgrade.fno._auth_shim import AUTH_KEYS, AuthSettings, parse_auth
 
 KEYS = {"legal_entity", "definition_group", "poll_interval", "timeout", *AUTH_KEYS}
 DEFAULT_GROUP = "P2C initial sync"

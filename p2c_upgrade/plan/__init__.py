@@ -8,8 +8,8 @@ change list (streamed). See the README (section plan) and runbooks/reviewing-the
 
 from __future__ import annotations
 
-from .build import build_plan
-from .model import PLAN_VERSION, Plan
-from .render import FORMATS, write_report
+from p2c_upgrade.plan.build import build_plan
+from p2c_upgrade.plan.model import PLAN_VERSION, Plan
+from p2c_upgrade.plan.render import FORMATS, write_report
 
 __all__ = ["FORMATS", "PLAN_VERSION", "Plan", "build_plan", "write_report"]

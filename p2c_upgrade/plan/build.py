@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from .. import __version__
-from ..config import Config
-from ..db import Database
-from ..lock import holder
-from . import findings as fnd
-from .model import BLOCKED, NOTHING, READY, Example, Plan, StepPlan
-from .routing import ROW_LIMIT, account_countries, country_findings, sync_preview
-from .source import read_only_session, read_snapshot
-from .steps import flag_steps, plan_numbers, plan_prepare, summarize_contacts
+from p2c_upgrade import __version__
+from p2c_upgrade.config import Config
+from p2c_upgrade.db.connection import Database
+from p2c_upgrade.db.lock import holder
+from p2c_upgrade.plan import findings as fnd
+from p2c_upgrade.plan.model import BLOCKED, NOTHING, READY, Example, Plan, StepPlan
+from p2c_upgrade.plan.routing import ROW_LIMIT, account_countries, country_findings, sync_preview
+from p2c_upgrade.plan.source import read_only_session, read_snapshot
+from p2c_upgrade.plan.steps import flag_steps, plan_numbers, plan_prepare, summarize_contacts
 
 
 def build_plan(db: Database, config: Config | None, *, show_personal_data: bool = False) -> Plan:

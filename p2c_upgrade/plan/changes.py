@@ -15,10 +15,10 @@ from typing import TextIO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..errors import P2CError
-from ..schema import AUTONUMBER_TABLE
-from .model import Plan, SchemaChange
-from .source import contacts_sql, job_for, number_params, number_sql, read_only_session, statement
+from p2c_upgrade.db.schema import AUTONUMBER_TABLE
+from p2c_upgrade.errors import P2CError
+from p2c_upgrade.plan.model import Plan, SchemaChange
+from p2c_upgrade.plan.source import contacts_sql, job_for, number_params, number_sql, read_only_session, statement
 
 HEADER = ("step", "table", "record_id", "column", "old_value", "new_value")
 Row = tuple[str, str, str, str, "str | None", "str | None"]

@@ -14,12 +14,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..db import Database
-from ..duplicates import collision_groups
-from ..numbering import MAX_NUMBER_LENGTH
-from ..schema import DOCUMENT_TABLES
-from .model import BLOCKER, WARNING, DuplicateGroup, Example, Finding, Member, NumberPlan
-from .source import EXAMPLES, Snapshot, key_params, statement
+from p2c_upgrade.db.connection import Database
+from p2c_upgrade.db.schema import DOCUMENT_TABLES
+from p2c_upgrade.plan.model import BLOCKER, WARNING, DuplicateGroup, Example, Finding, Member, NumberPlan
+from p2c_upgrade.plan.source import EXAMPLES, Snapshot, key_params, statement
+from p2c_upgrade.rules.number_format import MAX_NUMBER_LENGTH
+from p2c_upgrade.upgrade.duplicates import collision_groups
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..db import Database
-from .source import Snapshot
+from p2c_upgrade.db.connection import Database
+from p2c_upgrade.plan.source import Snapshot
 
 PLAN_VERSION = 1
 BLOCKER = "blocker"

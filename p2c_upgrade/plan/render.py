@@ -9,11 +9,11 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from ..errors import UsageError
-from ..render import to_json
-from .changes import write_csv
-from .model import Plan, database_label
-from .sections import Cell, Table, sections
+from p2c_upgrade.errors import UsageError
+from p2c_upgrade.plan.changes import write_csv
+from p2c_upgrade.plan.model import Plan, database_label
+from p2c_upgrade.plan.sections import Cell, Table, sections
+from p2c_upgrade.render import to_json
 
 FORMATS = ("table", "json", "markdown", "html", "csv")
 _WRAP = 48  # terminal: wrap long cells at this width

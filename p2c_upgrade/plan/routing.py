@@ -13,16 +13,16 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..config import Config
-from ..db import Database
-from ..sync.countries import CountryResolver
-from ..sync.mapping import text
-from ..sync.reasons import REASONS
-from ..sync.templates import TaskPlan, plan_tasks
-from .findings import finding
-from .model import Example, Finding, SyncTask, Unsynced
-from .source import EXAMPLES, Snapshot, contacts_sql, statement
-from .steps import ContactSummary
+from p2c_upgrade.config import Config
+from p2c_upgrade.db.connection import Database
+from p2c_upgrade.plan.findings import finding
+from p2c_upgrade.plan.model import Example, Finding, SyncTask, Unsynced
+from p2c_upgrade.plan.source import EXAMPLES, Snapshot, contacts_sql, statement
+from p2c_upgrade.plan.steps import ContactSummary
+from p2c_upgrade.sync.countries import CountryResolver
+from p2c_upgrade.sync.mapping import text
+from p2c_upgrade.sync.reasons import REASONS
+from p2c_upgrade.sync.templates import TaskPlan, plan_tasks
 
 #: The initial sync's per-run limit (dual-write guidance): at most 500,000 rows per task run.
 ROW_LIMIT = 500_000

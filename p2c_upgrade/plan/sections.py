@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .model import BLOCKED, Example, Finding, NumberPlan, Plan, database_label
+from p2c_upgrade.plan.model import BLOCKED, Example, Finding, NumberPlan, Plan, database_label
 
 Cell = str | list[str]
 SHOWN_EXAMPLES = 3

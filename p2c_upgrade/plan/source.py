@@ -16,12 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .. import sqlfiles
-from ..db import Database, translate_errors
-from ..errors import P2CError
-from ..folding import BAD_KEY_CHARS
-from ..numbering import MAX_NUMBER_LENGTH
-from ..numbers import (
+from p2c_upgrade.db import sqlfiles
+from p2c_upgrade.db.connection import Database, translate_errors
+from p2c_upgrade.db.schema import AUTONUMBER_ROWS, AUTONUMBER_TABLE, P2C_COLUMNS, check_sales_schema
+from p2c_upgrade.errors import P2CError
+from p2c_upgrade.rules.keys import BAD_KEY_CHARS
+from p2c_upgrade.rules.number_format import MAX_NUMBER_LENGTH
+from p2c_upgrade.upgrade.numbers import (
     ACCOUNT_NUMBERS,
     CONTACT_NUMBERS,
     NumberJob,
@@ -29,7 +30,6 @@ from ..numbers import (
     assign_params,
     read_sequence,
 )
-from ..schema import AUTONUMBER_ROWS, AUTONUMBER_TABLE, P2C_COLUMNS, check_sales_schema
 
 EXAMPLES = 5
 

@@ -13,21 +13,13 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..db import Database
-from ..errors import P2CError
-from ..numbering import MAX_NUMBER_LENGTH
-from ..schema import AUTONUMBER_ROWS, AUTONUMBER_TABLE, DOCUMENT_TABLES, P2C_COLUMNS
-from ..steps.prepare import customerid_index_missing
-from .model import (
-    BLOCKED,
-    NOTHING,
-    PENDING,
-    NumberAt,
-    NumberPlan,
-    SchemaChange,
-    StepPlan,
-)
-from .source import Snapshot, contacts_sql, job_for, number_params, number_sql, statement
+from p2c_upgrade.db.connection import Database
+from p2c_upgrade.db.schema import AUTONUMBER_ROWS, AUTONUMBER_TABLE, DOCUMENT_TABLES, P2C_COLUMNS
+from p2c_upgrade.errors import P2CError
+from p2c_upgrade.plan.model import BLOCKED, NOTHING, PENDING, NumberAt, NumberPlan, SchemaChange, StepPlan
+from p2c_upgrade.plan.source import Snapshot, contacts_sql, job_for, number_params, number_sql, statement
+from p2c_upgrade.rules.number_format import MAX_NUMBER_LENGTH
+from p2c_upgrade.upgrade.steps.prepare import customerid_index_missing
 
 _PLURAL = {"column": "columns", "table": "tables", "row": "rows", "index": "indexes"}
 _ARTICLE = {"quote": "a quote", "salesorder": "a salesorder", "invoice": "an invoice"}

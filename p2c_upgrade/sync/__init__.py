@@ -8,11 +8,11 @@ a database target (a SQLAlchemy URL) or an F&O data package (`package:DIR`) and 
 
 from __future__ import annotations
 
-from .engine import run_sync
-from .reasons import REASONS, Reason
-from .state import RECORD_TABLE, RUN_TABLE, iter_failures, last_run
-from .summary import SUMMARY_VERSION, SyncSummary, TaskSummary
-from .targets import PACKAGE_PREFIX
+from p2c_upgrade.sync.engine import run_sync
+from p2c_upgrade.sync.reasons import REASONS, Reason
+from p2c_upgrade.sync.state import RECORD_TABLE, RUN_TABLE, iter_failures, last_run
+from p2c_upgrade.sync.summary import SUMMARY_VERSION, SyncSummary, TaskSummary
+from p2c_upgrade.sync.targets import PACKAGE_PREFIX
 
 __all__ = [
     "PACKAGE_PREFIX", "REASONS", "RECORD_TABLE", "RUN_TABLE", "SUMMARY_VERSION", "Reason",

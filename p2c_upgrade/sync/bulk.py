@@ -95,7 +95,7 @@ def update_rows(conn: Connection, table: sa.Table, key: str, cols: Sequence[str]
 
 def select_in(conn: Connection, table: sa.Table, cols: Sequence[str], key: str,
               values: Sequence[str], where: dict[str, Any] | None = None
-              ) -> Iterator[tuple[Any, ...]]:
+              ) -> Iterator[Sequence[Any]]:
     """Rows of `table` (tuples of `cols`) whose `key` is one of `values` (text) and whose
     columns equal `where`: primary-key look-ups."""
     if not values:

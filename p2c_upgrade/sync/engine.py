@@ -6,7 +6,7 @@ against records already written, upsert the rest into the target (one transactio
 record every outcome in the Sales database (one transaction here). Memory holds one batch.
 
 A kill between the two commits is safe: the rerun re-maps the record, finds the target row
-equal and records it as synchronized. Fault injection, for tests only (`p2c_upgrade.faults`,
+equal and records it as synchronized. Fault injection, for tests only (`p2c_upgrade.upgrade.faults`,
 `P2C_FAULT_KILL=sync:<point>:<n>`): `before-commit` fires after the target's commit and
 before the state's, `after-commit` after both.
 """
@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .. import faults
-from ..config import DEFAULT_BATCH_SIZE, Config
-from ..db import Database, translate_errors
-from ..errors import P2CError
-from ..progress import NullProgress, Progress
-from . import source, state
-from .mapping import Failure, Mapped, Mapper, text
-from .summary import SyncSummary, TaskSummary
-from .targets import Target, TargetRow, open_target
-from .templates import TaskPlan, plan_tasks
+from p2c_upgrade.config import DEFAULT_BATCH_SIZE, Config
+from p2c_upgrade.db.connection import Database, translate_errors
+from p2c_upgrade.errors import P2CError
+from p2c_upgrade.progress import NullProgress, Progress
+from p2c_upgrade.sync import source, state
+from p2c_upgrade.sync.mapping import Failure, Mapped, Mapper, text
+from p2c_upgrade.sync.summary import SyncSummary, TaskSummary
+from p2c_upgrade.sync.targets import Target, TargetRow, open_target
+from p2c_upgrade.sync.templates import TaskPlan, plan_tasks
+from p2c_upgrade.upgrade import faults
 
 STEP = "sync"  # fault-injection name: P2C_FAULT_KILL=sync:before-commit:N
 
@@ -163,7 +163,7 @@ class _TaskRun:
         self.deferred = bool(getattr(tgt, "deferred", False))
         self.now = state.now()
 
-    def batch(self, rows: list[Mapping[str, Any]]) -> bool:
+    def batch(self, rows: Sequence[Mapping[str, Any]]) -> bool:
         """Process one key batch; True when the target changed."""
         t = self.plan.template
         self.now = state.now()

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from ..errors import UsageError
-from .countries import CountryResolver, field_format, iso_lookup, map_key
-from .entities import KEY_MAX_LENGTH, fno_key
-from .templates import TaskPlan
+from p2c_upgrade.errors import UsageError
+from p2c_upgrade.sync.countries import CountryResolver, field_format, iso_lookup, map_key
+from p2c_upgrade.sync.entities import KEY_MAX_LENGTH, fno_key
+from p2c_upgrade.sync.templates import TaskPlan
 
 PARENT_KEY = "@parent_customer_account"
 PERSON_NAME_FIELDS = ("PERSONFIRSTNAME", "PERSONMIDDLENAME", "PERSONLASTNAME")

@@ -7,15 +7,16 @@ bound parameters.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..errors import BlockedError, P2CError
-from ..schema import P2C_COLUMNS
-from . import state
-from .templates import TaskPlan
+from p2c_upgrade.db.schema import P2C_COLUMNS
+from p2c_upgrade.errors import BlockedError, P2CError
+from p2c_upgrade.sync import state
+from p2c_upgrade.sync.templates import TaskPlan
 
 PARENT_COLUMNS = ("parentcustomerid", "parentcustomeridtype")
 
@@ -54,7 +55,7 @@ def check_columns(tables: dict[str, sa.Table], plans: list[TaskPlan]) -> None:
 
 
 def check_duplicates(conn: Connection) -> None:
-    from ..duplicates import count_collision_groups
+    from p2c_upgrade.upgrade.duplicates import count_collision_groups
 
     groups = count_collision_groups(conn)
     if groups:
@@ -65,7 +66,7 @@ def check_duplicates(conn: Connection) -> None:
         )
 
 
-def selection(plan: TaskPlan, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+def selection(plan: TaskPlan, table: sa.FromClause) -> list[sa.ColumnElement[bool]]:
     """The template's selection; a NULL flag counts as No."""
     conds: list[sa.ColumnElement[bool]] = []
     for col, value in plan.template.selection:
@@ -117,7 +118,7 @@ _NO_STATE = {f"state_{f}": None for f in state.LOOKUP_FIELDS}
 _NO_PARENT = dict.fromkeys(PARENT_STATE_FIELDS.values())
 
 
-def attach_state(conn: Connection, plan: TaskPlan, target_id: str, rows: list[Any], *,
+def attach_state(conn: Connection, plan: TaskPlan, target_id: str, rows: Sequence[Any], *,
                  own_state: bool = True) -> list[dict[str, Any]]:
     """The batch's rows as dicts with their state (`state_*`) and, for a task with a parent,
     the parent's state (`parent_status`, `parent_key`, `parent_reason`). `own_state=False`

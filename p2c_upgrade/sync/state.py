@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..db import Database
-from .bulk import insert_rows, select_in
+from p2c_upgrade.db.connection import Database
+from p2c_upgrade.sync.bulk import insert_rows, select_in
 
 RECORD_TABLE = "p2c_sync_record"
 RUN_TABLE = "p2c_sync_run"
@@ -137,7 +137,9 @@ def start_run(db: Database, target: str, target_id: str, run_id: int | None) -> 
             runs.insert().values(run_id=run_id, target_id=target_id, target=target,
                                  status="running", started_at=now())
         )
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
 
 def finish_run(db: Database, sync_run_id: int, status: str, exit_code: int | None,

@@ -11,8 +11,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from ..errors import EXIT_BLOCKED, EXIT_OK
-from .reasons import HOW_TO_RETRY, REASONS
+from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK
+from p2c_upgrade.sync.reasons import HOW_TO_RETRY, REASONS
 
 SUMMARY_VERSION = 1
 COUNT_KEYS = ("selected", "inserted", "updated", "unchanged", "skipped", "failed")

@@ -13,10 +13,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from ..config import Config, FieldSpec, parse_field_spec
-from ..errors import P2CError, UsageError
-from .countries import map_key
-from .entities import ENTITIES, Entity
+from p2c_upgrade.config import Config, FieldSpec, parse_field_spec
+from p2c_upgrade.errors import P2CError, UsageError
+from p2c_upgrade.sync.countries import map_key
+from p2c_upgrade.sync.entities import ENTITIES, Entity
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .base import Target, TargetRow, UpsertCounts
-from .database import DatabaseTarget
-from .fno import FNO_PREFIX, FnoTarget
-from .package import PACKAGE_PREFIX, PackageTarget
+from p2c_upgrade.sync.targets.base import Target, TargetRow, UpsertCounts
+from p2c_upgrade.sync.targets.database import DatabaseTarget
+from p2c_upgrade.sync.targets.fno import FNO_PREFIX, FnoTarget
+from p2c_upgrade.sync.targets.package import PACKAGE_PREFIX, PackageTarget
 
 
 def open_target(target: str, *, package_max_rows: int, batch_size: int = 5000,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..entities import Entity
+from p2c_upgrade.sync.entities import Entity
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ...db import Database, open_database, parse_url, translate_errors
-from ...errors import UsageError
-from ..bulk import insert_rows, select_in, update_rows
-from ..entities import ENTITIES, Entity
-from .base import TargetRow, UpsertCounts
+from p2c_upgrade.db.connection import Database, open_database, parse_url, translate_errors
+from p2c_upgrade.errors import UsageError
+from p2c_upgrade.sync.bulk import insert_rows, select_in, update_rows
+from p2c_upgrade.sync.entities import ENTITIES, Entity
+from p2c_upgrade.sync.targets.base import TargetRow, UpsertCounts
 
 TARGET_ID_TABLE = "p2c_target"
 
@@ -80,7 +80,8 @@ class DatabaseTarget:
                 # durable (synchronous stays FULL). Existing files keep their journal mode.
                 # Outside any transaction: straight on the driver connection (autocommit).
                 with db.engine.connect() as conn:
-                    conn.connection.driver_connection.execute("PRAGMA journal_mode=WAL")
+                    driver: Any = conn.connection.driver_connection
+                    driver.execute("PRAGMA journal_mode=WAL")
             md.create_all(db.engine, checkfirst=True)
             _add_missing_columns(db, tables)
             target_id = _target_id(db)

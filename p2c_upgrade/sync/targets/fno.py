@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ...errors import UsageError
-from ..entities import CONTACT_PERSONS, CUSTOMERS, Entity, fno_key
-from .base import TargetRow, UpsertCounts
-from .package import PackageTarget, plan_parts
+from p2c_upgrade.errors import UsageError
+from p2c_upgrade.sync.entities import CONTACT_PERSONS, CUSTOMERS, Entity, fno_key
+from p2c_upgrade.sync.targets.base import TargetRow, UpsertCounts
+from p2c_upgrade.sync.targets.package import PackageTarget, plan_parts
 
 FNO_PREFIX = "fno:"
 _NS = uuid.UUID("2f9d8a34-61b1-4c0e-9a57-3f0f1b6f6c11")
@@ -47,9 +47,9 @@ class FnoTarget:
     @classmethod
     def open(cls, url: str, settings: Any, *, max_rows: int, batch_size: int,
              description: str, say: Callable[[str], None] | None = None) -> FnoTarget:
-        from ...fno._auth_shim import check_service_url, token_provider
-        from ...fno.client import FnoClient
-        from ...fno.settings import FnoSettings
+        from p2c_upgrade.fno._auth_shim import check_service_url, token_provider
+        from p2c_upgrade.fno.client import FnoClient
+        from p2c_upgrade.fno.settings import FnoSettings
 
         if not url.strip():
             raise UsageError("the F&O target needs the environment's URL: --target fno:https://HOST")
@@ -66,8 +66,8 @@ class FnoTarget:
     def bind(self, db: Any, sync_run_id: int | None, plans: list[Any], tables: dict[str, Any],
              config: Any, say: Callable[[str], None]) -> None:
         """Before the tasks: follow what a stopped sync started, then the preflight."""
-        from ...fno.importer import Importer
-        from ...fno.preflight import require_preflight
+        from p2c_upgrade.fno.importer import Importer
+        from p2c_upgrade.fno.preflight import require_preflight
 
         s = self.settings
         self.sync_run_id = sync_run_id

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ..entities import Entity
+from p2c_upgrade.sync.entities import Entity
 
 NS = "http://schemas.microsoft.com/dynamics/2015/01/DataManagement"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"

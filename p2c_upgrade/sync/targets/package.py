@@ -22,11 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ...errors import P2CError
-from ..entities import CONTACT_PERSONS, CUSTOMERS, Entity
-from . import manifest
-from .base import TargetRow, UpsertCounts
-from .database import DatabaseTarget
+from p2c_upgrade.errors import P2CError
+from p2c_upgrade.sync.entities import CONTACT_PERSONS, CUSTOMERS, Entity
+from p2c_upgrade.sync.targets import manifest
+from p2c_upgrade.sync.targets.base import TargetRow, UpsertCounts
+from p2c_upgrade.sync.targets.database import DatabaseTarget
 
 PACKAGE_PREFIX = "package:"
 STORE_NAME = ".p2c-package-store.sqlite"

@@ -1,0 +1,213 @@
+"""The `p2c-upgrade` command group and the upgrade's commands: plan, run, status, verify,
+duplicates, undo, demo. Each parses, calls the core, renders, and returns an exit code; the error
+boundary (`options.common`) maps exceptions to the contract's exit codes:
+0 done; 1 unexpected failure; 2 usage error; 3 blocked by the data; 4 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from p2c_upgrade import __version__
+from p2c_upgrade.cli.options import Settings, common, config_of, merge_settings, open_db, shared_options
+from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK
+from p2c_upgrade.progress import Progress
+from p2c_upgrade.render import emit, table, to_json
+from p2c_upgrade.upgrade.registry import STEP_NAMES
+from p2c_upgrade.upgrade.runner import DEFAULT_BATCH_SIZE
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="p2c-upgrade")
+@shared_options
+@click.pass_context
+def main(ctx: click.Context, **kwargs: Any) -> None:
+    """The Dynamics 365 Prospect to cash upgrade of Sales data, and the initial sync to F&O.
+
+    \b
+    Steps, in order: prepare, account-numbers, contact-numbers, active-customers,
+    company-is-account, duplicate-account-numbers, initial-sync.
+    Exit codes: 0 done, 1 unexpected failure, 2 usage error, 3 blocked by the data,
+    4 another run holds the database's upgrade lock.
+    """
+    ctx.obj = merge_settings(ctx, kwargs)
+
+
+@main.command()
+@click.option("--step", "steps", multiple=True, type=click.Choice(STEP_NAMES), help="Only this step (repeatable).")
+@click.option("--batch-size", type=click.IntRange(1, 10_000_000), default=DEFAULT_BATCH_SIZE, show_default=True,
+              help="Rows per batch; each batch commits with its progress record.")
+@click.option("--target", metavar="URL|package:DIR", help="Run initial-sync to this target at the end.")
+@click.option("--no-journal", "journal", flag_value=False, default=True,
+              help="Do not record old values in p2c_journal (no undo; for measurements).")
+@click.option("--show-personal-data", is_flag=True, help="Show names in sync errors.")
+@common
+def run(settings: Settings, steps: tuple[str, ...], batch_size: int, target: str | None,
+        journal: bool, show_personal_data: bool) -> int:
+    """Apply the pending steps in order; resumes where a stopped run left off."""
+    from p2c_upgrade.upgrade.runner import RunOptions, run_upgrade
+
+    config = config_of(settings)
+    db = open_db(settings, bulk=True)
+    target = target or getattr(config, "sync_target", None)
+    progress = Progress(enabled=settings.progress)
+    report = run_upgrade(db, RunOptions(
+        steps=list(steps) or None, batch_size=batch_size, journal=journal,
+        salt=getattr(config, "numbers_salt", "") or "", target=target, config=config,
+        show_personal_data=show_personal_data, progress=progress,
+    ))
+    rows = [[o.step, o.state, f"{o.rows_changed:,}", o.batches, f"{o.seconds:.1f}", o.detail or ""]
+            for o in report.outcomes]
+    emit(table(rows, ["step", "state", "rows changed", "batches", "seconds", "detail"]))
+    emit(f"run {report.run_id}: {report.rows_changed:,} rows changed")
+    if report.sync_summary is not None:
+        emit(report.sync_summary.to_text())
+    for reason in report.blocked:
+        emit(f"BLOCKED: {reason}")
+    return EXIT_BLOCKED if report.sync_failed else EXIT_OK
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@common
+def status(settings: Settings, fmt: str) -> int:
+    """Each step's state, rows changed, times and last error."""
+    from p2c_upgrade.upgrade.status import status_document
+
+    doc = status_document(open_db(settings, read_only=True))
+    if fmt == "json":
+        emit(to_json(doc))
+        return EXIT_OK
+    rows = [[s["step"], s["state"], f"{s['rows_changed']:,}", s["run_id"] or "",
+             s["started_at"] or "", s["finished_at"] or "", s["error"] or s["detail"] or ""]
+            for s in doc["steps"]]
+    emit(table(rows, ["step", "state", "rows changed", "run", "started", "finished", "detail / error"]))
+    if doc["lock"]["held"]:
+        emit(f"a run is in progress: {doc['lock']['holder']}")
+    return EXIT_OK
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@common
+def verify(settings: Settings, fmt: str) -> int:
+    """Check the upgrade's post-conditions; exit 3 when one fails."""
+    from p2c_upgrade.upgrade.status import verify_checks
+
+    checks = verify_checks(open_db(settings, read_only=True))
+    failed = [c for c in checks if not c["ok"]]
+    if fmt == "json":
+        emit(to_json({"version": 1, "ok": not failed, "checks": checks}))
+    else:
+        rows = [[c["check"], "ok" if c["ok"] else "FAIL", "; ".join(c["failures"])] for c in checks]
+        emit(table(rows, ["check", "result", "failures"]))
+        emit("all checks pass" if not failed else f"{len(failed)} checks fail")
+    return EXIT_BLOCKED if failed else EXIT_OK
+
+
+@main.command()
+@click.option("--renumber", is_flag=True, help="Keep the oldest record's number in each group; renumber the others.")
+@click.option("--batch-size", type=click.IntRange(1, 10_000_000), default=DEFAULT_BATCH_SIZE, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@common
+def duplicates(settings: Settings, renumber: bool, batch_size: int, fmt: str) -> int:
+    """List account numbers that collide as F&O compares them; exit 3 when any do."""
+    from p2c_upgrade.upgrade.duplicates import collision_groups
+    from p2c_upgrade.upgrade.runner import RunOptions, renumber_duplicates
+
+    if renumber:
+        config = config_of(settings)
+        db = open_db(settings, bulk=True)
+        report = renumber_duplicates(db, RunOptions(
+            batch_size=batch_size, salt=getattr(config, "numbers_salt", "") or "",
+            progress=Progress(enabled=settings.progress)))
+        emit(f"renumbered {report.rows_changed:,} accounts (run {report.run_id}, journaled); "
+             "the oldest record of each group kept its number")
+    db = open_db(settings, read_only=not renumber)
+    with db.engine.connect() as conn:
+        groups = list(collision_groups(conn))
+    if fmt == "json":
+        emit(to_json({"version": 1, "groups": [
+            {"key": g.key, "members": [{"id": m.id, "number": m.number, "createdon": m.createdon,
+                                        "kind": m.kind, "keeps": m.keeps} for m in g.members]}
+            for g in groups]}))
+    elif groups:
+        rows = [[i + 1, m.id, repr(m.number), m.kind, m.createdon,
+                 "keeps" if m.keeps else "renumbered by --renumber"]
+                for i, g in enumerate(groups) for m in g.members]
+        emit(table(rows, ["group", "accountid", "accountnumber", "kind", "createdon", "resolution"]))
+        emit(f"{len(groups)} groups of colliding account numbers block initial-sync; "
+             "resolve with `p2c-upgrade duplicates --renumber`")
+    else:
+        emit("no colliding account numbers")
+    return EXIT_BLOCKED if groups else EXIT_OK
+
+
+@main.command()
+@click.option("--dir", "directory", default="demo-output", show_default=True,
+              type=click.Path(file_okay=False), help="Where the demo databases and package go.")
+@click.option("--accounts", type=click.IntRange(10, 1_000_000), default=2000, show_default=True)
+@common
+def demo(settings: Settings, directory: str, accounts: int) -> int:
+    """Build a sample SQLite Sales database and run the whole upgrade and sync on it."""
+    from p2c_upgrade.demo.run import run_demo
+
+    return run_demo(directory, accounts, progress=settings.progress)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "html", "csv"]),
+              default="table", show_default=True)
+@click.option("--output", metavar="FILE", help="Write the report to FILE instead of stdout.")
+@click.option("--show-personal-data", is_flag=True, help="Show names in examples.")
+@common
+def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: bool) -> int:
+    """The dry-run report: what every pending step would change; writes nothing.
+
+    Exit 0 when nothing blocks the upgrade, 3 when a blocker exists (listed first).
+    """
+    from p2c_upgrade.plan import build_plan, write_report
+
+    config = config_of(settings)
+    db = open_db(settings, read_only=True)
+    report = build_plan(db, config, show_personal_data=show_personal_data)
+    if output and output != "-":
+        with open(output, "w", encoding="utf-8", newline="") as out:
+            write_report(report, fmt, out)
+        click.echo(f"plan written to {output}", err=True)
+    else:
+        write_report(report, fmt, sys.stdout)
+    return EXIT_BLOCKED if report.has_blockers else EXIT_OK
+
+
+@main.command()
+@click.option("--run", "run_id", type=int, help="Undo everything this run changed.")
+@click.option("--step", "step_name", metavar="NAME", help="Undo what this step changed (latest runs first).")
+@click.option("--dry-run", is_flag=True, help="Show what undo would restore; write nothing.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@common
+def undo(settings: Settings, run_id: int | None, step_name: str | None, dry_run: bool,
+         fmt: str) -> int:
+    """Restore the old values recorded in the change journal, newest first.
+
+    A value changed since by someone else is left alone and reported as a conflict (exit 3).
+    """
+    from p2c_upgrade.errors import UsageError
+    from p2c_upgrade.undo.apply import undo_changes
+
+    if (run_id is None) == (step_name is None):
+        raise UsageError("give exactly one of --run ID or --step NAME")
+    db = open_db(settings, read_only=dry_run, bulk=not dry_run)
+    result = undo_changes(db, run_id=run_id, step=step_name, dry_run=dry_run,
+                          progress=Progress(enabled=settings.progress))
+    if fmt == "json":
+        emit(to_json(result.to_dict()))
+    else:
+        headers, rows = result.table()
+        emit(table(rows, headers))
+        for line in result.notes():
+            emit(line)
+    return result.exit_code

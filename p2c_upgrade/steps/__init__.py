@@ -1,1 +1,0 @@
-"""One module per upgrade step; the ordered registry is `p2c_upgrade.registry`."""

@@ -1,0 +1,1 @@
+"""The upgrade: the runner, the ledger (runs, steps, journal), status, and the steps in order."""
