@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from dvhelp import cli, client_for, org_numbers, writes
+from .dvhelp import cli, client_for, org_numbers, writes
 
 from p2c_upgrade.dataverse.pull import pull
 from p2c_upgrade.dataverse.push import push
