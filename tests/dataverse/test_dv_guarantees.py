@@ -82,7 +82,7 @@ def test_faults_apply_nothing_twice(make_org, sales_db, fault):
     org = make_org()
     pull_run(org, sales_db)
     if fault == "drop":
-        org.drop_next(2, method="POST", path="$batch")
+        org.drop_next(1, method="POST")
     elif fault == "503":
         org.fail_next(503, count=3, method="POST")
     else:
@@ -117,3 +117,27 @@ def test_users_creating_records_during_push(org, sales_db):
         assert cli(sales_db, "push")[0] == 0
     accounts, contacts, _ = org_numbers(org)
     assert len(set(accounts)) == len(accounts) and len(set(contacts)) == len(contacts)
+
+
+def test_status_and_plan_data(org, sales_db, work):
+    import sqlalchemy as sa  # noqa: F401
+
+    from p2c_upgrade.dataverse.report import live_status, push_plan
+
+    pull_run(org, sales_db)
+    with work.engine.connect() as conn:
+        plan = push_plan(conn)
+        assert plan["records"] > 0 and plan["tables"]["account"]["columns"]["accountnumber"] > 0
+        assert live_status(conn)["push"]["pending"] > 0
+    assert cli(sales_db, "push")[0] == 0
+    code, out, _ = cli(sales_db, "status")
+    assert code == 0 and "0 pending" in out
+
+
+def test_other_org_and_http_refused(make_org, sales_db):
+    first, second = make_org(), make_org(seed=2)
+    assert cli(sales_db, "pull", "--from", first.url)[0] == 0
+    code, _, err = cli(sales_db, "pull", "--from", second.url)
+    assert code == 2 and "pulled from" in err
+    code, _, err = cli(sales_db, "pull", "--from", "http://contoso.crm.dynamics.com")
+    assert code == 2 and "http" in err and "\n" not in err.strip()
