@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from dvhelp import cli, org_numbers
+
+from .dvhelp import cli, org_numbers
 
 
 def pull_run(org, sales_db):
