@@ -13,6 +13,7 @@ from p2c_upgrade.upgrade.steps.base import BatchResult, StepContext, common_para
 class NumberingStep:
     needs_p2c_columns = True
     resumes_from_cursor = False
+    own_transactions = False
 
     def __init__(self, name: str, summary: str, job: NumberJob) -> None:
         self.name = name
