@@ -79,8 +79,3 @@ ALL_FIELDS: frozenset[str] = frozenset(f for e in ENTITIES.values() for f in e.f
 def entity(name: str) -> Entity:
     return ENTITIES[name]
 
-
-def fno_key(value: str) -> str:
-    """The key as F&O compares it (SQL_Latin1_General_CP1_CI_AS): case-insensitive, trailing
-    spaces ignored, accents significant."""
-    return value.rstrip(" ").lower()

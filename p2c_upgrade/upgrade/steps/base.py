@@ -12,7 +12,7 @@ from typing import Protocol
 from sqlalchemy.engine import Connection
 
 from p2c_upgrade.db.connection import Database
-from p2c_upgrade.rules.keys import BLANK_CHARS, FOLD_FROM, FOLD_TO
+from p2c_upgrade.rules.keys import sql_params
 
 
 @dataclass
@@ -71,4 +71,5 @@ class Step(Protocol):
 
 
 def common_params() -> dict[str, str]:
-    return {"ws": BLANK_CHARS, "fold_from": FOLD_FROM, "fold_to": FOLD_TO}
+    """The bind parameters of blank and key equality in the packaged SQL (rules/keys.py)."""
+    return sql_params()

@@ -4,7 +4,8 @@
 -- keeps in temp tables is a MATERIALIZED CTE here. Placeholders: {contacts} is the
 -- contact_state SELECT, {planned} the planned_numbers SELECT, {rows} a *_problems SELECT;
 -- {table}, {pk}, {col}, {doc}, {docid} are quoted identifiers. Values are always bind
--- parameters. p2c_fold, p2c_seqpart and p2c_suffix are registered by p2c_upgrade/db.py.
+-- parameters. p2c_dataverse_key, p2c_fno_key, p2c_seqpart and p2c_suffix are registered by
+-- p2c_upgrade/db/connection.py.
 
 -- name: planned_numbers
 -- Every record a numbering job would number, and the number it gets: `run`'s own pending,
