@@ -20,7 +20,7 @@ state it computes for after the upgrade (`route_sql`). The reasons' meanings and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +82,36 @@ def skip_reason(contact: sa.FromClause) -> sa.ColumnElement[str]:
     return sa.case(*whens, else_=FALLBACK)
 
 
-# -- plan: SQL text over plan.sql's contact state --------------------------------------------
+# -- SQL text: plan.sql's contact state, the sync's key owners --------------------------------
+
+
+class Binder:
+    """Names bind parameters `<prefix>_<n>` for values rendered into SQL text; `params` holds
+    them for the execution."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.params: dict[str, Any] = {}
+
+    def __call__(self, value: Any) -> str:
+        name = f"{self.prefix}_{len(self.params)}"
+        self.params[name] = value
+        return f"CAST(:{name} AS text)" if isinstance(value, str) else f":{name}"
+
+
+def selection_sql(t: Template, columns: Mapping[str, str], bind: Binder,
+                  flag: Callable[[bool], Any] = bool) -> str:
+    """The template's selection as a SQL condition: `columns` maps each selection column to
+    the SQL expression to read; `flag` turns a flag value into what that expression holds
+    (bool for the Sales columns, int for plan's 1/0 state)."""
+    conds = []
+    for col, value in t.selection:
+        expr = columns[col]
+        if isinstance(value, bool):
+            conds.append(f"coalesce({expr}, {bind(flag(False))}) = {bind(flag(value))}")
+        else:
+            conds.append(f"{expr} = {bind(value)}")
+    return "(" + " AND ".join(conds or ["1 = 1"]) + ")"
 
 
 def route_sql(columns: Mapping[str, str]) -> tuple[dict[str, str], dict[str, Any]]:
@@ -91,23 +120,8 @@ def route_sql(columns: Mapping[str, str]) -> tuple[dict[str, str], dict[str, Any
     maps each column the rules read (the templates' selection columns, parentcustomerid,
     parentcustomeridtype) to the SQL expression plan reads it from; flags as 1/0. Returns the
     two fragments and their bind parameters (`route_*`)."""
-    params: dict[str, Any] = {}
-
-    def bind(value: Any) -> str:
-        name = f"route_{len(params)}"
-        params[name] = value
-        return f"CAST(:{name} AS text)" if isinstance(value, str) else f":{name}"
-
-    tasks: list[tuple[str, str]] = []
-    for t in contact_templates():
-        conds = []
-        for col, value in t.selection:
-            expr = columns[col]
-            if isinstance(value, bool):
-                conds.append(f"coalesce({expr}, 0) = {bind(int(value))}")
-            else:
-                conds.append(f"{expr} = {bind(value)}")
-        tasks.append(("(" + " AND ".join(conds or ["1 = 1"]) + ")", t.task))
+    bind = Binder("route")
+    tasks = [(selection_sql(t, columns, bind, int), t.task) for t in contact_templates()]
     whens = [f"WHEN {cond} THEN {bind(task)}" for cond, task in tasks]
     for rule in SKIP_RULES:
         if rule.parent_type is None:
@@ -117,4 +131,4 @@ def route_sql(columns: Mapping[str, str]) -> tuple[dict[str, str], dict[str, Any
         whens.append(f"WHEN {cond} THEN {bind(rule.reason)}")
     route = "CASE " + " ".join(whens) + f" ELSE {bind(FALLBACK)} END"
     selected = "(" + " OR ".join(cond for cond, _ in tasks) + ")"
-    return {"route": route, "selected": selected}, params
+    return {"route": route, "selected": selected}, bind.params
