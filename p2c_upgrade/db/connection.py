@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from p2c_upgrade.errors import P2CError, UsageError
-from p2c_upgrade.rules.keys import fold
+from p2c_upgrade.rules.keys import dataverse_key, fno_key
 from p2c_upgrade.rules.number_format import seqpart, suffix_for
 
 ENV_URL = "P2C_DATABASE_URL"
@@ -30,7 +30,9 @@ DEFAULT_LOCK_TIMEOUT_S = 30.0
 
 
 def _sqlite_functions(dbapi_conn: sqlite3.Connection) -> None:
-    dbapi_conn.create_function("p2c_fold", 1, fold, deterministic=True)
+    # rules/keys.py, for sql/sqlite/keys.sql
+    dbapi_conn.create_function("p2c_dataverse_key", 1, dataverse_key, deterministic=True)
+    dbapi_conn.create_function("p2c_fno_key", 1, fno_key, deterministic=True)
     dbapi_conn.create_function(
         "p2c_suffix", 3, lambda key, salt, n: suffix_for(str(key), salt or "", int(n)),
         deterministic=True,

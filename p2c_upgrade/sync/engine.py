@@ -22,7 +22,7 @@ from p2c_upgrade.config import DEFAULT_BATCH_SIZE, Config
 from p2c_upgrade.db.connection import Database, translate_errors
 from p2c_upgrade.errors import P2CError
 from p2c_upgrade.progress import NullProgress, Progress
-from p2c_upgrade.sync import source, state
+from p2c_upgrade.sync import keys, source, state
 from p2c_upgrade.sync.mapping import Failure, Mapped, Mapper, text
 from p2c_upgrade.sync.summary import SyncSummary, TaskSummary
 from p2c_upgrade.sync.targets import Target, TargetRow, open_target
@@ -88,6 +88,8 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
          config: Config, summary: SyncSummary, batch_size: int, progress: Progress,
          show_personal_data: bool) -> None:
     changed = False
+    with translate_errors(db), db.engine.begin() as conn:
+        keys.build_owners(conn, db, tgt.target_id, plans)
     statistics = state.Statistics(db)
     first_contact_task = next((p.task for p in plans if p.template.source == "contact"), None)
     for plan in plans:
@@ -213,21 +215,22 @@ class _TaskRun:
     def _drop_key_conflicts(self, writes: list[tuple[Mapping[str, Any], str, Mapped]],
                             records: list[tuple[Any, ...]]
                             ) -> list[tuple[Mapping[str, Any], str, Mapped]]:
-        """A key already written for another record (any task of the entity) is a failure:
-        an upsert would silently overwrite that record in F&O."""
+        """A key another selected record of the entity keeps (`keys.py`: an account before a
+        contact, then the oldest) is a failure: an upsert would overwrite that record in F&O."""
         folds = sorted({m.key_fold for _, _, m in writes})
         with translate_errors(self.db), self.db.engine.connect() as conn:
-            holders = state.key_holders(conn, self.tgt.target_id, self.plan.entity.name, folds)
+            owners = keys.owners(conn, self.tgt.target_id, self.plan.entity.name, folds)
         keep: list[tuple[Mapping[str, Any], str, Mapped]] = []
         for row, sid, m in writes:
-            holder = holders.get(m.key_fold)
-            if holder is not None and holder != (self.plan.task, sid):
-                other_task, other_id = holder
+            owner = owners.get(m.key_fold)
+            if owner is not None and owner != (self.plan.task, sid):
+                other_task, other_id = owner
                 self._failed(row, sid, Failure(
-                    "key_conflict", f"{self.plan.entity.key} {m.key!r} is already used by "
+                    "key_conflict", f"{self.plan.entity.key} {m.key!r} is kept by "
                     f"{other_task} record {other_id}"), records)
                 continue
-            holders[m.key_fold] = (self.plan.task, sid)
+            # a key the Sales SQL could not see shared (a value map on the key): first wins
+            owners.setdefault(m.key_fold, (self.plan.task, sid))
             keep.append((row, sid, m))
         return keep
 
