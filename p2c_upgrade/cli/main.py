@@ -169,10 +169,13 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
 
     Exit 0 when nothing blocks the upgrade, 3 when a blocker exists (listed first).
     """
+    from p2c_upgrade.db.files import refuse_database_file
     from p2c_upgrade.plan import build_plan, write_report
 
     config = config_of(settings)
     db = open_db(settings, read_only=True)
+    if output and output != "-":
+        refuse_database_file(db, output)
     report = build_plan(db, config, show_personal_data=show_personal_data)
     if output and output != "-":
         with open(output, "w", encoding="utf-8", newline="") as out:
