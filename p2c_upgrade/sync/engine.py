@@ -25,7 +25,7 @@ from p2c_upgrade.progress import NullProgress, Progress
 from p2c_upgrade.sync import source, state
 from p2c_upgrade.sync.mapping import Failure, Mapped, Mapper, text
 from p2c_upgrade.sync.summary import SyncSummary, TaskSummary
-from p2c_upgrade.sync.targets import Target, TargetRow, open_target
+from p2c_upgrade.sync.targets import PackageTarget, Target, TargetRow, open_target
 from p2c_upgrade.sync.templates import TaskPlan, plan_tasks
 from p2c_upgrade.upgrade import faults
 
@@ -62,6 +62,9 @@ def run_sync(
     try:
         summary = SyncSummary(target=tgt.description, target_kind=tgt.kind, run_id=run_id,
                               organization_id=plans[0].organization_id if plans else "")
+        if isinstance(tgt, PackageTarget):  # a package directory belongs to one Sales database
+            with translate_errors(db):
+                tgt.check_owner(state.knows_target(db, tgt.target_id))
         with translate_errors(db):
             summary.sync_run_id = state.start_run(db, tgt.description, tgt.target_id, run_id)
         try:
