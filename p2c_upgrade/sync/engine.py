@@ -25,7 +25,14 @@ from p2c_upgrade.progress import NullProgress, Progress
 from p2c_upgrade.sync import source, state
 from p2c_upgrade.sync.mapping import Failure, Mapped, Mapper, text
 from p2c_upgrade.sync.summary import SyncSummary, TaskSummary
-from p2c_upgrade.sync.targets import PackageTarget, Target, TargetRow, open_target
+from p2c_upgrade.sync.targets import (
+    PackageTarget,
+    RowsRejected,
+    Target,
+    TargetRow,
+    UpsertCounts,
+    open_target,
+)
 from p2c_upgrade.sync.templates import TaskPlan, plan_tasks
 from p2c_upgrade.upgrade import faults
 
@@ -166,9 +173,7 @@ class _TaskRun:
         if writes:
             writes = self._drop_key_conflicts(writes, records)
         if writes:
-            counts = self.tgt.upsert(self.plan.entity, self.plan.field_names, [
-                TargetRow(m.key_fold, m.values, self.plan.task, sid) for _, sid, m in writes
-            ])
+            counts, writes = self._upsert(writes, records)
             self.ts.inserted += counts.inserted
             self.ts.updated += counts.updated
             self.ts.unchanged += counts.unchanged
@@ -184,6 +189,27 @@ class _TaskRun:
                 self.statistics.wrote(len(records))
         faults.checkpoint(STEP, "after-commit")
         return changed
+
+    def _upsert(self, writes: list[tuple[Mapping[str, Any], str, Mapped]],
+                records: list[tuple[Any, ...]]
+                ) -> tuple[UpsertCounts, list[tuple[Mapping[str, Any], str, Mapped]]]:
+        """Write to the target; when it refuses the batch on its rows' data, write the halves
+        again until each refused record fails alone (`target_rejected`, the target's message
+        as the detail) and the others are written. Returns the counts and what was written."""
+        try:
+            return self.tgt.upsert(self.plan.entity, self.plan.field_names, [
+                TargetRow(m.key_fold, m.values, self.plan.task, sid) for _, sid, m in writes
+            ]), writes
+        except RowsRejected as exc:
+            if len(writes) == 1:
+                row, sid, _m = writes[0]
+                self._failed(row, sid, Failure("target_rejected", exc.message), records)
+                return UpsertCounts(), []
+        half = len(writes) // 2
+        first, done_first = self._upsert(writes[:half], records)
+        second, done_second = self._upsert(writes[half:], records)
+        return UpsertCounts(first.inserted + second.inserted, first.updated + second.updated,
+                            first.unchanged + second.unchanged), done_first + done_second
 
     def _drop_key_conflicts(self, writes: list[tuple[Mapping[str, Any], str, Mapped]],
                             records: list[tuple[Any, ...]]

@@ -6,7 +6,7 @@ of a database that holds the F&O entities (tables created when missing).
 
 from __future__ import annotations
 
-from p2c_upgrade.sync.targets.base import Target, TargetRow, UpsertCounts
+from p2c_upgrade.sync.targets.base import RowsRejected, Target, TargetRow, UpsertCounts
 from p2c_upgrade.sync.targets.database import DatabaseTarget
 from p2c_upgrade.sync.targets.package import PACKAGE_PREFIX, PackageTarget
 
@@ -20,4 +20,4 @@ def open_target(target: str, *, package_max_rows: int, batch_size: int = 5000,
     return DatabaseTarget.open(target)
 
 
-__all__ = ["DatabaseTarget", "PackageTarget", "Target", "TargetRow", "UpsertCounts", "open_target"]
+__all__ = ["DatabaseTarget", "PackageTarget", "RowsRejected", "Target", "TargetRow", "UpsertCounts", "open_target"]
