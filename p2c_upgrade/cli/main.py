@@ -13,7 +13,7 @@ import click
 
 from p2c_upgrade import __version__
 from p2c_upgrade.cli.options import Settings, common, config_of, merge_settings, open_db, shared_options
-from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK
+from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK, MAX_INTEGER
 from p2c_upgrade.progress import Progress
 from p2c_upgrade.render import emit, table, to_json
 from p2c_upgrade.upgrade.registry import STEP_NAMES
@@ -187,7 +187,8 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
 
 
 @main.command()
-@click.option("--run", "run_id", type=int, help="Undo everything this run changed.")
+@click.option("--run", "run_id", type=click.IntRange(1, MAX_INTEGER), metavar="ID",
+              help="Undo everything this run changed.")
 @click.option("--step", "step_name", metavar="NAME", help="Undo what this step changed (latest runs first).")
 @click.option("--dry-run", is_flag=True, help="Show what undo would restore; write nothing.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
