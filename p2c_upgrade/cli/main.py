@@ -77,7 +77,14 @@ def status(settings: Settings, fmt: str) -> int:
     """Each step's state, rows changed, times and last error."""
     from p2c_upgrade.upgrade.status import status_document
 
-    doc = status_document(open_db(settings, read_only=True))
+    db = open_db(settings, read_only=True)
+    doc = status_document(db)
+    from p2c_upgrade.dataverse.report import live_status
+
+    with db.engine.connect() as conn:
+        live = live_status(conn)
+    if live is not None:
+        doc["live"] = live
     if fmt == "json":
         emit(to_json(doc))
         return EXIT_OK
@@ -87,15 +94,25 @@ def status(settings: Settings, fmt: str) -> int:
     emit(table(rows, ["step", "state", "rows changed", "run", "started", "finished", "detail / error"]))
     if doc["lock"]["held"]:
         emit(f"a run is in progress: {doc['lock']['holder']}")
+    if live is not None:
+        emit(table([[p["table"], p["state"], f"{p['records']:,}", p["finished_at"] or ""] for p in live["pull"]],
+                   ["pulled table", "state", "records", "when"]))
+        emit("push: " + ", ".join(f"{v:,} {k}" for k, v in live["push"].items()) + f" (org {live['org']})")
     return EXIT_OK
 
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--remote", is_flag=True, help="Check in the org the working copy was pulled from (reads only).")
 @common
-def verify(settings: Settings, fmt: str) -> int:
+def verify(settings: Settings, fmt: str, remote: bool) -> int:
     """Check the upgrade's post-conditions; exit 3 when one fails."""
     from p2c_upgrade.upgrade.status import verify_checks
+
+    if remote:
+        from p2c_upgrade.cli.live import verify_remote_command
+
+        return verify_remote_command(settings, fmt)
 
     checks = verify_checks(open_db(settings, read_only=True))
     failed = [c for c in checks if not c["ok"]]
