@@ -13,7 +13,7 @@ import click
 
 from p2c_upgrade import __version__
 from p2c_upgrade.cli.options import Settings, common, config_of, merge_settings, open_db, shared_options
-from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK
+from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK, MAX_INTEGER
 from p2c_upgrade.progress import Progress
 from p2c_upgrade.render import emit, table, to_json
 from p2c_upgrade.upgrade.registry import STEP_NAMES
@@ -186,10 +186,13 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
 
     Exit 0 when nothing blocks the upgrade, 3 when a blocker exists (listed first).
     """
+    from p2c_upgrade.db.files import refuse_database_file
     from p2c_upgrade.plan import build_plan, write_report
 
     config = config_of(settings)
     db = open_db(settings, read_only=True)
+    if output and output != "-":
+        refuse_database_file(db, output)
     report = build_plan(db, config, show_personal_data=show_personal_data)
     if output and output != "-":
         with open(output, "w", encoding="utf-8", newline="") as out:
@@ -201,7 +204,8 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
 
 
 @main.command()
-@click.option("--run", "run_id", type=int, help="Undo everything this run changed.")
+@click.option("--run", "run_id", type=click.IntRange(1, MAX_INTEGER), metavar="ID",
+              help="Undo everything this run changed.")
 @click.option("--step", "step_name", metavar="NAME", help="Undo what this step changed (latest runs first).")
 @click.option("--dry-run", is_flag=True, help="Show what undo would restore; write nothing.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)

@@ -25,7 +25,14 @@ from p2c_upgrade.progress import NullProgress, Progress
 from p2c_upgrade.sync import keys, source, state
 from p2c_upgrade.sync.mapping import Failure, Mapped, Mapper, text
 from p2c_upgrade.sync.summary import SyncSummary, TaskSummary
-from p2c_upgrade.sync.targets import Target, TargetRow, open_target
+from p2c_upgrade.sync.targets import (
+    PackageTarget,
+    RowsRejected,
+    Target,
+    TargetRow,
+    UpsertCounts,
+    open_target,
+)
 from p2c_upgrade.sync.templates import TaskPlan, plan_tasks
 from p2c_upgrade.upgrade import faults
 
@@ -62,6 +69,9 @@ def run_sync(
     try:
         summary = SyncSummary(target=tgt.description, target_kind=tgt.kind, run_id=run_id,
                               organization_id=plans[0].organization_id if plans else "")
+        if isinstance(tgt, PackageTarget):  # a package directory belongs to one Sales database
+            with translate_errors(db):
+                tgt.check_owner(state.knows_target(db, tgt.target_id))
         with translate_errors(db):
             summary.sync_run_id = state.start_run(db, tgt.description, tgt.target_id, run_id)
         try:
@@ -186,9 +196,7 @@ class _TaskRun:
         if writes:
             writes = self._drop_key_conflicts(writes, records)
         if writes:
-            counts = self.tgt.upsert(self.plan.entity, self.plan.field_names, [
-                TargetRow(m.key_fold, m.values, self.plan.task, sid) for _, sid, m in writes
-            ])
+            counts, writes = self._upsert(writes, records)
             status = state.SYNCED
             if self.deferred:
                 # sent to F&O by `finish`: an update when F&O took the record before
@@ -211,6 +219,27 @@ class _TaskRun:
                 self.statistics.wrote(len(records))
         faults.checkpoint(STEP, "after-commit")
         return changed
+
+    def _upsert(self, writes: list[tuple[Mapping[str, Any], str, Mapped]],
+                records: list[tuple[Any, ...]]
+                ) -> tuple[UpsertCounts, list[tuple[Mapping[str, Any], str, Mapped]]]:
+        """Write to the target; when it refuses the batch on its rows' data, write the halves
+        again until each refused record fails alone (`target_rejected`, the target's message
+        as the detail) and the others are written. Returns the counts and what was written."""
+        try:
+            return self.tgt.upsert(self.plan.entity, self.plan.field_names, [
+                TargetRow(m.key_fold, m.values, self.plan.task, sid) for _, sid, m in writes
+            ]), writes
+        except RowsRejected as exc:
+            if len(writes) == 1:
+                row, sid, _m = writes[0]
+                self._failed(row, sid, Failure("target_rejected", exc.message), records)
+                return UpsertCounts(), []
+        half = len(writes) // 2
+        first, done_first = self._upsert(writes[:half], records)
+        second, done_second = self._upsert(writes[half:], records)
+        return UpsertCounts(first.inserted + second.inserted, first.updated + second.updated,
+                            first.unchanged + second.unchanged), done_first + done_second
 
     def _drop_key_conflicts(self, writes: list[tuple[Mapping[str, Any], str, Mapped]],
                             records: list[tuple[Any, ...]]

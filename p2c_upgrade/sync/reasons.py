@@ -63,6 +63,12 @@ _REASONS = (
            "no customer to belong to (the detail gives the account and its own reason)",
            "fix the parent account first (see its reason), then sync again: the contact "
            "is retried with it"),
+    Reason("target_rejected", "failed",
+           "the target refused to store the record (the detail gives its message), e.g. a "
+           "name holding a NUL character, which PostgreSQL text cannot hold; the other "
+           "records of its batch were written",
+           "correct the value in Sales (or the target's constraint the detail names), then "
+           "sync again: the record is retried alone"),
     Reason("no_parent", "skipped",
            "the contact is not an active customer and has no company: no template selects it",
            "nothing to do if that is right; otherwise set its company to an account, or give "

@@ -131,6 +131,14 @@ class Statistics:
                 conn.exec_driver_sql(f"ANALYZE {self.db.quote(RECORD_TABLE)}")
 
 
+def knows_target(db: Database, target_id: str) -> bool:
+    """Whether this Sales database has ever synced to the target with this id."""
+    with db.engine.connect() as conn:
+        found = conn.execute(sa.select(runs.c.sync_run_id).where(runs.c.target_id == target_id)
+                             .limit(1)).first()
+    return found is not None
+
+
 def start_run(db: Database, target: str, target_id: str, run_id: int | None) -> int:
     with db.engine.begin() as conn:
         result = conn.execute(
