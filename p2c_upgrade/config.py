@@ -45,8 +45,10 @@ class Config:
     numbers_salt: str = ""
     sync_target: str | None = None
     sync_batch_size: int = DEFAULT_BATCH_SIZE
-    #: "alpha3" (the templates' USA) or "alpha2" (current F&O versions)
-    country_codes: str = "alpha3"
+    #: what the ...COUNTRYREGIONISOCODE fields receive: "alpha2" (US, what current F&O versions
+    #: take) or "alpha3" (USA, the 2017 templates' literal value); ...COUNTRYREGIONID fields
+    #: always get alpha-3. The templates' default USA is kept and converted.
+    country_codes: str = "alpha2"
     #: the CDS organization ID of the templates' Source > CDS mapping (ORG001 when None)
     organization_id: str | None = None
     listed_failures: int = DEFAULT_LISTED_FAILURES
@@ -59,12 +61,16 @@ class Config:
     task_fields: dict[str, dict[str, FieldSpec]] = field(default_factory=dict)
     #: map name -> Sales value -> F&O value (added to the templates' maps of the same name)
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: `[dataverse]`: a `p2c_upgrade.dataverse.settings.DataverseSettings` (None: the defaults)
+    dataverse: Any = None
+    #: `[fno]`: the live F&O target (p2c_upgrade.fno.settings.FnoSettings)
+    fno: Any = None
 
 
 def load_config(path: str | Path | None) -> Config:
     """Read and check the configuration file; no file means the templates' defaults."""
     if path is None:
-        return Config()
+        return parse_config({})
     path = Path(path)
     try:
         with path.open("rb") as fh:
@@ -85,7 +91,14 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         return UsageError(f"{where}: {message}")
 
     cfg = Config(path=path)
-    _only(data, {"numbers", "sync"}, "", fail)
+    _only(data, {"numbers", "sync", "dataverse", "fno"}, "", fail)
+    if "dataverse" in data:
+        from p2c_upgrade.dataverse.settings import parse_settings
+
+        cfg.dataverse = parse_settings(data["dataverse"])
+    from p2c_upgrade.fno.settings import FnoSettings, parse_fno
+
+    cfg.fno = parse_fno(data["fno"], where) if "fno" in data else FnoSettings()
     numbers = _table(data, "numbers", "", fail)
     _only(numbers, {"salt"}, "numbers.", fail)
     cfg.numbers_salt = _str(numbers, "salt", "numbers.", fail, cfg.numbers_salt) or ""
@@ -115,7 +128,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     def field_name(raw: str, key: str, known: set[str] | frozenset[str]) -> str:
         name = raw.upper()
         if name not in known:
-            raise fail(f"unknown F&O field in {key}: {raw!r}")
+            raise fail(unknown_field_message(raw, key, known))
         return name
 
     def defaults_table(table: dict[str, Any], key: str, known: set[str] | frozenset[str]
@@ -166,6 +179,23 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
                            "country code")
         cfg.value_maps[name] = dict(mapping)
     return cfg
+
+
+def unknown_field_message(raw: str, key: str, known: set[str] | frozenset[str]) -> str:
+    """Why a field name is refused: not a field of the entity in Microsoft's CDM definition
+    (F&O would fail the whole entity with DMF2060), or a real field the sync does not write."""
+    from p2c_upgrade.sync.entities import ENTITIES
+
+    name = raw.upper()
+    entities = [e for e in ENTITIES.values() if set(e.fields) & set(known)]
+    in_cdm = [e.display_name for e in entities if name in e.cdm_fields]
+    if in_cdm:
+        return (f"{key}: {raw!r} is a field of {' and '.join(in_cdm)} that the sync does not "
+                f"write (it writes: {', '.join(sorted(known))})")
+    hints = {"PRIMARYCONTACTEMAIL": "PRIMARYEMAILADDRESS", "PRIMARYCONTACTPHONE": "PRIMARYPHONENUMBER"}
+    hint = f"; CDS Contacts V2 calls it {hints[name]}" if name in hints else ""
+    names = " or ".join(f"{e.display_name} ({e.cdm_entity})" for e in entities)
+    return f"unknown F&O field in {key}: {raw!r} is not a field of {names} in Microsoft's CDM definition{hint}"
 
 
 def parse_field_spec(spec: Any, key: str, fail: Any) -> FieldSpec:

@@ -175,7 +175,9 @@ def zip_csv_rows(path: Path, name: str) -> list[list[str]]:
     with zipfile.ZipFile(path) as zf:
         if name not in zf.namelist():
             return []
-        text = zf.read(name).decode("utf-8-sig")
+        data = zf.read(name)
+        assert data.startswith(b"\xff\xfe"), "CSV-Unicode: UTF-16LE with a BOM"
+        text = data.decode("utf-16")
     return list(csv.reader(io.StringIO(text, newline="")))
 
 

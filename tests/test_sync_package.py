@@ -46,12 +46,15 @@ def check_zip(path: Path) -> dict[str, int]:
             levels[name] = int(entity.findtext(f"{NS}LevelInExecutionUnit", "0"))
             fields = [m.findtext(f"{NS}EntityField") for m in entity.iter(f"{NS}EntityMap")]
             raw = zf.read(path_in_zip)
-            assert raw.startswith(b"\xef\xbb\xbf")
-            body = raw[3:]
-            assert body.count(b"\n") == body.count(b"\r\n") and body.endswith(b"\r\n")
+            # the declared source format and the file's encoding agree: CSV-Unicode is UTF-16
+            assert entity.findtext(f"{NS}SourceFormat") == "CSV-Unicode"
+            assert raw.startswith(b"\xff\xfe")
+            body = raw[2:].decode("utf-16-le")
+            assert body.count("\n") == body.count("\r\n") and body.endswith("\r\n")
             table = zip_csv_rows(path, path_in_zip)
             assert table[0] == fields and all(f == f.upper() for f in table[0])
             rows[name] = len(table) - 1
+            assert rows[name] > 0, "an entity without rows is left out (DMF2053)"
         assert set(names) - {"Manifest.xml", "PackageHeader.xml"} == {
             ENTITY_FILES[n] for n in rows}
         if len(levels) == 2:
@@ -110,7 +113,7 @@ def test_plan_parts() -> None:
     assert [[(e.name, o, n) for e, o, n in p] for p in plan_parts(5, 3, 2)] == [
         [("customers", 0, 2)], [("customers", 2, 2)],
         [("customers", 4, 1), ("contact_persons", 0, 2)], [("contact_persons", 2, 1)]]
-    assert len(plan_parts(0, 0, 10)) == 1
+    assert plan_parts(0, 0, 10) == []  # no rows: no package
     assert [[(e.name, n) for e, _, n in p] for p in plan_parts(0, 3, 2)] == [
         [("contact_persons", 2)], [("contact_persons", 1)]]
     assert [[(e.name, n) for e, _, n in p] for p in plan_parts(4, 4, 4)] == [

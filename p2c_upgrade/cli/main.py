@@ -92,10 +92,16 @@ def status(settings: Settings, fmt: str) -> int:
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--remote", is_flag=True, help="Check in the org the working copy was pulled from (reads only).")
 @common
-def verify(settings: Settings, fmt: str) -> int:
+def verify(settings: Settings, fmt: str, remote: bool) -> int:
     """Check the upgrade's post-conditions; exit 3 when one fails."""
     from p2c_upgrade.upgrade.status import verify_checks
+
+    if remote:
+        from p2c_upgrade.cli.live import verify_remote_command
+
+        return verify_remote_command(settings, fmt)
 
     checks = verify_checks(open_db(settings, read_only=True))
     failed = [c for c in checks if not c["ok"]]

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import pycountry
 
-FORMATS = ("alpha3", "alpha2")
+FORMATS = ("alpha2", "alpha3")
+
+
+def field_format(field: str, configured: str) -> str:
+    """The code a country field receives: `...COUNTRYREGIONID` fields F&O's country/region id
+    (alpha-3, as in Microsoft's demo data), `...ISOCODE` fields the configured format (default
+    alpha-2: the two-letter code current F&O versions take; FACTS.md)."""
+    return "alpha3" if field.endswith("COUNTRYREGIONID") else configured
 
 _CACHE_LIMIT = 4096
 

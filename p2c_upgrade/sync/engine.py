@@ -58,13 +58,16 @@ def run_sync(
             source.check_duplicates(conn)
         state.ensure_tables(db)
     tgt = open_target(target, package_max_rows=config.package_max_rows, batch_size=batch_size,
-                      description="P2C initial sync")
+                      description="P2C initial sync", fno_settings=config.fno, say=progress.log)
     try:
         summary = SyncSummary(target=tgt.description, target_kind=tgt.kind, run_id=run_id,
                               organization_id=plans[0].organization_id if plans else "")
         with translate_errors(db):
             summary.sync_run_id = state.start_run(db, tgt.description, tgt.target_id, run_id)
         try:
+            if getattr(tgt, "deferred", False):  # fno: follow stopped imports, then preflight
+                tgt.bind(db, summary.sync_run_id, plans, tables, config,  # type: ignore[attr-defined]
+                         progress.log)
             _run(db, tgt, plans, tables, config, summary, batch_size, progress,
                  show_personal_data)
         except BaseException:
@@ -123,6 +126,23 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
         have = set(columns.get(plan.entity.name, ())) | set(plan.field_names)
         columns[plan.entity.name] = tuple(f for f in plan.entity.fields if f in have)
     summary.output = tgt.finish(columns, changed)
+    if getattr(tgt, "deferred", False):
+        _count_rejections(tgt, summary, config.listed_failures)
+
+
+def _count_rejections(tgt: Target, summary: SyncSummary, limit: int) -> None:
+    """Records F&O refused on import move from sent (inserted/updated) to failed."""
+    by_task = {t.task: t for t in summary.tasks}
+    for r in tgt.rejections():  # type: ignore[attr-defined]
+        ts = by_task.get(r.task)
+        if ts is None:
+            continue
+        if ts.inserted:
+            ts.inserted -= 1
+        elif ts.updated:
+            ts.updated -= 1
+        ts.add_failure({"id": r.source_id, "number": r.key, "reason": r.reason,
+                        "detail": r.detail}, limit)
 
 
 class _TaskRun:
@@ -140,6 +160,7 @@ class _TaskRun:
         self.show = show_personal_data
         self.sync_run_id: int | None = None
         self.statistics = statistics  # shared by the tasks: they fill one state table
+        self.deferred = bool(getattr(tgt, "deferred", False))
         self.now = state.now()
 
     def batch(self, rows: Sequence[Mapping[str, Any]]) -> bool:
@@ -166,12 +187,19 @@ class _TaskRun:
             counts = self.tgt.upsert(self.plan.entity, self.plan.field_names, [
                 TargetRow(m.key_fold, m.values, self.plan.task, sid) for _, sid, m in writes
             ])
+            status = state.SYNCED
+            if self.deferred:
+                # sent to F&O by `finish`: an update when F&O took the record before
+                status = state.PENDING
+                counts.updated = sum(1 for row, _, _ in writes
+                                     if row["state_status"] == state.SYNCED)
+                counts.inserted, counts.unchanged = len(writes) - counts.updated, 0
             self.ts.inserted += counts.inserted
             self.ts.updated += counts.updated
             self.ts.unchanged += counts.unchanged
             changed = bool(counts.inserted or counts.updated)
             for row, sid, m in writes:
-                records.append(self._record(row, sid, state.SYNCED, key=m.key, fold=m.key_fold,
+                records.append(self._record(row, sid, status, key=m.key, fold=m.key_fold,
                                             fingerprint=m.fingerprint))
         faults.checkpoint(STEP, "before-commit")
         if records:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from p2c_upgrade.errors import UsageError
-from p2c_upgrade.sync.countries import CountryResolver, iso_lookup, map_key
+from p2c_upgrade.sync.countries import CountryResolver, field_format, iso_lookup, map_key
 from p2c_upgrade.sync.entities import KEY_MAX_LENGTH, fno_key
 from p2c_upgrade.sync.templates import TaskPlan
 
@@ -78,11 +78,12 @@ class Mapper:
             resolver = None
             vmap = plan.value_maps[spec.value_map] if spec.value_map else None
             if name in self.entity.country_fields:
+                fmt = field_format(name, country_codes)
                 resolver = CountryResolver(plan.value_maps.get(spec.value_map or "country", {}),
-                                           country_codes)
+                                           fmt)
                 vmap = None
                 if default is not None:
-                    default = iso_lookup(default, country_codes)
+                    default = iso_lookup(default, fmt)
                     if default is None:
                         raise UsageError(f"default {spec.default!r} of {name} in task "
                                          f"{plan.task} is not an ISO 3166 country code")
@@ -190,7 +191,8 @@ class Mapper:
         if row.get("parent_found") is None:
             return Failure("parent_missing", f"parent account {parent_id} does not exist")
         status = row.get("parent_status")
-        if status != "synced":
+        # "pending": sent to F&O in this sync, ahead of its contact persons (the fno target)
+        if status not in ("synced", "pending"):
             number = row.get("parent_number")
             said = f"failed: {row.get('parent_reason')}" if status == "failed" \
                 else "was not synchronized"

@@ -24,6 +24,8 @@ RUN_TABLE = "p2c_sync_run"
 
 SYNCED = "synced"
 FAILED = "failed"
+#: written to a target that imports later (the fno: target): synced or failed once F&O answers
+PENDING = "pending"
 
 _md = sa.MetaData()
 # Keys lead with the column looked up by lists of values (source_id, key_fold): those indexes

@@ -11,6 +11,7 @@ deterministic; an unchanged package is not rewritten.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -144,14 +145,14 @@ class PackageTarget:
 
 def plan_parts(customers: int, persons: int, max_rows: int) -> list[Part]:
     """Split the rows into zips: customer chunks first, the last of them shared with the first
-    contact-person chunk; every entity chunk at most `max_rows` rows."""
+    contact-person chunk; every entity chunk at most `max_rows` rows; no empty entity."""
     def chunks(entity: Entity, n: int) -> list[tuple[Entity, int, int]]:
         return [(entity, off, min(max_rows, n - off)) for off in range(0, n, max_rows)]
 
     cust = chunks(CUSTOMERS, customers)
     pers = chunks(CONTACT_PERSONS, persons)
-    if not cust and not pers:
-        return [[(CUSTOMERS, 0, 0), (CONTACT_PERSONS, 0, 0)]]
+    # An entity without rows is left out: F&O fails a header-only file (DMF2053), and a
+    # package without any entity is not written at all.
     parts: list[Part] = [[c] for c in cust]
     if parts and pers:
         parts[-1].append(pers.pop(0))
@@ -172,9 +173,12 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
 
 def _write_csv(zf: zipfile.ZipFile, entity: Entity, fields: tuple[str, ...],
                rows: Iterator[tuple[str | None, ...]], count: int) -> None:
-    """UTF-8 with a BOM (readers detect the encoding from it), CRLF, upper-case headers."""
+    """UTF-16LE with a BOM, as the manifest's source format CSV-Unicode declares (Data
+    management reads the `-Unicode` formats as UTF-16; a UTF-8 file fails with DMF1966), CRLF,
+    upper-case headers."""
     with zf.open(_info(entity.file_name), "w") as raw:
-        out = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        raw.write(codecs.BOM_UTF16_LE)
+        out = io.TextIOWrapper(raw, encoding="utf-16-le", newline="")
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(fields)
         for _ in range(count):

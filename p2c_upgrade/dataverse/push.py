@@ -1,0 +1,202 @@
+"""`push [--to URL]`: write the journal's pending changes to the org the copy was pulled from.
+
+Order: check the working copy was pulled from this org; check the P2C solution is installed in
+the org (else BlockedError, exit 3, before any write); reserve numbers in the org's sequence
+(`sequence.py`; a moved sequence is exit 3 with nothing written); then one `PATCH` per record
+with all its changed columns and `If-Match: <etag pulled>`, up to `batch_size` per `$batch`
+(`batch.py`), batches in parallel under `AdaptiveLimit`.
+
+Outcomes per record: 2xx pushed; 412 re-read and compare: the org holds our values (a replay of
+a write whose answer was lost) = pushed; the org still holds the pulled values (another column
+changed) = sent again with the fresh etag; otherwise a conflict (listed; exit 3), never
+overwritten. Other errors: failed with the org's message. Each batch's outcomes commit in one
+transaction (state in `p2c_dv_push`, the record's pulled values moved on), so a killed push,
+rerun, resumes and applies nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..db import Database
+from ..errors import BlockedError, UsageError
+from ..progress import NullProgress, Progress
+from . import batch as batchmod
+from . import state
+from .changes import RecordChange, pending_changes
+from .client import DataverseClient, error_message
+from .concurrency import AdaptiveLimit
+from .pull import inspect_org
+from .sequence import plan_reservations, reserve
+from .tables import SEQUENCE_TABLE, canon, org_value_for_push, spec_for
+
+BYPASS_HEADER = "MSCRM.BypassCustomPluginExecution"
+MAX_ROUNDS = 5
+STALE_ETAG = 'W/"-1"'
+
+
+@dataclass
+class Conflict:
+    tbl: str
+    record_id: str
+    col: str
+    pulled: str | None
+    org: str | None
+    ours: str | None
+
+
+@dataclass
+class PushResult:
+    records: int = 0
+    pushed: int = 0
+    already: int = 0
+    conflicts: list[Conflict] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+    requests: int = 0
+    reserved: dict[str, int] = field(default_factory=dict)
+
+
+def check_target(db: Database, to_url: str | None) -> dict[str, Any]:
+    """The remembered org; `--to` naming another org is a usage error (exit 2)."""
+    with db.engine.connect() as conn:
+        known = state.get_org(conn)
+    if known is None:
+        raise UsageError("this working database was never pulled: run `pull --from URL` first")
+    if to_url and to_url != known["org_url"]:
+        raise UsageError(f"this working database was pulled from {known['org_url']}, not {to_url}")
+    return known
+
+
+def push(db: Database, client: DataverseClient, *, batch_size: int = 1000, concurrency: int = 8,
+         bypass_custom_logic: bool = False, progress: Progress | None = None) -> PushResult:
+    progress = progress or NullProgress()
+    headers = {BYPASS_HEADER: "true"} if bypass_custom_logic else {}
+    with db.engine.connect() as conn:
+        changes = [c for c in pending_changes(conn) if c.tbl != SEQUENCE_TABLE]
+        reservations = plan_reservations(conn, changes)
+    result = PushResult(records=len(changes))
+    if not changes and not reservations:
+        return result
+    info = inspect_org(client)
+    if not info.solution_installed:
+        raise BlockedError("the Prospect to cash solution is not installed in the org "
+                           "(no msdynce_p2cautonumber table): install it, then push; nothing was written")
+    reserve(db.engine.begin, client, reservations, headers)
+    result.reserved = {r.entity: r.target for r in reservations}
+    limit = AdaptiveLimit(concurrency)
+    client.on_throttle = limit.throttled
+    bar = progress.bar(len(changes), "push", unit="records")
+    todo = changes
+    try:
+        for _ in range(MAX_ROUNDS):
+            if not todo:
+                break
+            chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+            again: list[RecordChange] = []
+            with ThreadPoolExecutor(max_workers=limit.maximum) as pool:
+                futures = [pool.submit(_send, client, limit, chunk, headers) for chunk in chunks]
+                for chunk, fut in zip(chunks, futures, strict=True):
+                    outcomes = fut.result()
+                    result.requests += 1
+                    resend = _record(db, client, chunk, outcomes, result)
+                    bar.update(len(chunk) - len(resend))
+                    again += resend
+            todo = again
+        for change in todo:
+            result.failed.append((change.tbl, change.record_id, "still changing in the org after retries"))
+    finally:
+        bar.close()
+    return result
+
+
+def _send(client: DataverseClient, limit: AdaptiveLimit, chunk: list[RecordChange],
+          headers: dict[str, str]) -> list[batchmod.OpResult]:
+    ops = []
+    for change in chunk:
+        spec = change.spec
+        body = {col: org_value_for_push(spec, col, ours) for col, (_, ours) in change.cols.items()}
+        # no etag (the record was pushed since its pull): a stale one, so the org answers 412 and
+        # the re-read decides (never If-Match: *, which would skip the concurrency check)
+        op_headers = {"If-Match": change.etag or STALE_ETAG, **headers}
+        ops.append(batchmod.Operation("PATCH", f"{client.api_url}{spec.entity_set}({change.org_id})",
+                                      op_headers, body))
+    content_type, body = batchmod.build(ops)
+    with limit.slot():
+        resp = client.request("POST", "$batch", data=body, headers={
+            "Content-Type": content_type, "Prefer": "odata.continue-on-error", **headers})
+    limit.succeeded()
+    results = batchmod.parse(resp.headers.get("Content-Type", ""), resp.content)
+    if len(results) != len(chunk):
+        message = error_message(resp) if resp.status_code >= 400 else "the $batch answer did not match its requests"
+        results = [batchmod.OpResult(resp.status_code if resp.status_code >= 400 else 500, {},
+                                     json.dumps({"error": {"message": message}}))] * len(chunk)
+    return results
+
+
+def _reread(client: DataverseClient, change: RecordChange) -> tuple[dict[str, str | None], str | None]:
+    spec = change.spec
+    body = client.get_json(f"{spec.entity_set}({change.org_id})?$select={','.join(change.cols)}")
+    return {c: canon(body.get(c)) for c in change.cols}, body.get("@odata.etag")
+
+
+def _record(db: Database, client: DataverseClient, chunk: list[RecordChange],
+            outcomes: list[batchmod.OpResult], result: PushResult) -> list[RecordChange]:
+    """Turn one batch's answers into push states (one transaction); returns records to resend."""
+    states: list[dict[str, Any]] = []
+    moved_on: list[RecordChange] = []
+    again: list[RecordChange] = []
+    for change, outcome in zip(chunk, outcomes, strict=True):
+        if outcome.status < 300:
+            moved_on.append(change)
+            result.pushed += 1
+        elif outcome.status == 412:
+            org_values, etag = _reread(client, change)
+            if all(org_values[c] == ours for c, (_, ours) in change.cols.items()):
+                moved_on.append(change)
+                result.already += 1
+            elif all(org_values[c] == pulled for c, (pulled, _) in change.cols.items()):
+                change.etag = etag
+                again.append(change)
+                continue
+            else:
+                for col, (pulled, ours) in change.cols.items():
+                    conflict = Conflict(change.tbl, change.record_id, col, pulled, org_values[col], ours)
+                    result.conflicts.append(conflict)
+                    states.append({"tbl": change.tbl, "record_id": change.record_id, "col": col,
+                                   "state": "conflict", "value": ours, "org_value": org_values[col],
+                                   "message": f"changed in the org since the pull (pulled {pulled!r})"})
+                continue
+        elif outcome.status in (429, 500, 502, 503, 504):
+            again.append(change)
+            continue
+        else:
+            result.failed.append((change.tbl, change.record_id, outcome.message()))
+            states += [{"tbl": change.tbl, "record_id": change.record_id, "col": col, "state": "failed",
+                        "value": ours, "message": outcome.message()} for col, (_, ours) in change.cols.items()]
+            continue
+        states += [{"tbl": change.tbl, "record_id": change.record_id, "col": col, "state": "pushed",
+                    "value": ours} for col, (_, ours) in change.cols.items()]
+    with db.engine.begin() as conn:
+        state.set_push_state(conn, states)
+        for change in moved_on:
+            row = conn.execute(sa.select(state.records.c.pulled).where(
+                state.records.c.tbl == change.tbl, state.records.c.record_id == change.record_id)).first()
+            pulled = state.pulled_values(row[0] if row else None)
+            pulled.update({c: ours for c, (_, ours) in change.cols.items()})
+            conn.execute(state.records.update().where(
+                state.records.c.tbl == change.tbl, state.records.c.record_id == change.record_id
+            ).values(pulled=state.dump_values(pulled), etag=None))
+    return again
+
+
+def conflict_lines(result: PushResult) -> list[str]:
+    return [f"{c.tbl} {c.record_id} {c.col}: pulled {c.pulled!r}, org {c.org!r}, ours {c.ours!r}"
+            for c in result.conflicts]
+
+
+__all__ = ["push", "check_target", "PushResult", "Conflict", "conflict_lines", "spec_for"]

@@ -1,0 +1,97 @@
+"""Reserving numbers in the org's `msdynce_p2cautonumber` before any number is written.
+
+For each sequence (account, contact) whose numbers push writes, the org's next value is moved to
+`max(working sequence, highest number written + 1)` with `If-Match: <etag pulled>`, after checking
+the org's value is still the value pulled. If Sales handed out numbers since the pull the value
+differs: `BlockedError` (exit 3), nothing written, "pull and run again". A replay of our own
+reservation (a push killed after the org applied it) is recognised: the org holds exactly our
+target. Push never moves a sequence backwards (an undo's rewind stays local: numbers Sales handed
+out meanwhile would repeat).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..errors import BlockedError, P2CError
+from ..rules.number_format import seqpart
+from . import state
+from .changes import RecordChange
+from .client import DataverseClient, error_message
+from .local import autonumber_table
+from .tables import NUMBER_COLUMNS, SEQUENCE_TABLE
+
+
+@dataclass
+class Reservation:
+    entity: str
+    org_id: str
+    etag: str | None
+    pulled: int
+    target: int
+    highest_written: int | None
+
+
+def plan_reservations(conn: Connection, changes: list[RecordChange]) -> list[Reservation]:
+    """Which sequences must move and to what (no request)."""
+    seq = autonumber_table(sa.MetaData())
+    rows = {r.msdynce_entityname: r for r in conn.execute(sa.select(seq))}
+    out: list[Reservation] = []
+    for entity, (tbl, col) in NUMBER_COLUMNS.items():
+        if entity not in rows:
+            continue
+        rec = conn.execute(sa.select(state.records).where(
+            state.records.c.tbl == SEQUENCE_TABLE, state.records.c.record_id == entity)).first()
+        if rec is None:
+            continue
+        pulled = int(state.pulled_values(rec.pulled).get("msdynce_numbersequence") or 0)
+        prefix = rows[entity].msdynce_prefix
+        written = [seqpart(c.cols[col][1], prefix) for c in changes if c.tbl == tbl and col in c.cols]
+        highest = max((n for n in written if n is not None), default=None)
+        target = max(int(rows[entity].msdynce_numbersequence), (highest + 1) if highest is not None else 0)
+        if target > pulled:
+            out.append(Reservation(entity, rec.org_id, rec.etag, pulled, target, highest))
+    return out
+
+
+def _org_value(client: DataverseClient, res: Reservation) -> tuple[int, str | None]:
+    body = client.get_json(f"msdynce_p2cautonumbers({res.org_id})?$select=msdynce_numbersequence")
+    return int(body["msdynce_numbersequence"]), body.get("@odata.etag")
+
+
+def reserve(conn_factory, client: DataverseClient, reservations: list[Reservation],
+            headers: dict[str, str]) -> None:
+    """Check every sequence first (nothing written if one moved), then move each, recording it."""
+    current = {r.entity: _org_value(client, r) for r in reservations}
+    for res in reservations:
+        value, _ = current[res.entity]
+        if value not in (res.pulled, res.target):
+            raise _moved(res, value)
+    for res in reservations:
+        value, etag = current[res.entity]
+        if value != res.target:
+            resp = client.request("PATCH", f"msdynce_p2cautonumbers({res.org_id})",
+                                  headers={**headers, "If-Match": res.etag or "*"},
+                                  json={"msdynce_numbersequence": res.target})
+            if resp.status_code == 412:
+                value, etag = _org_value(client, res)
+                if value != res.target:
+                    raise _moved(res, value)
+            elif resp.status_code >= 400:
+                raise P2CError(f"cannot reserve {res.entity} numbers in the org: {error_message(resp)}")
+        with conn_factory() as conn:
+            conn.execute(state.records.update().where(
+                state.records.c.tbl == SEQUENCE_TABLE, state.records.c.record_id == res.entity
+            ).values(etag=None, pulled=state.dump_values({"msdynce_numbersequence": str(res.target)})))
+            state.set_push_state(conn, [{"tbl": SEQUENCE_TABLE, "record_id": res.entity,
+                                         "col": "msdynce_numbersequence", "state": "pushed",
+                                         "value": str(res.target)}])
+
+
+def _moved(res: Reservation, value: int) -> BlockedError:
+    return BlockedError(f"the org's {res.entity} number sequence moved since the pull (pulled {res.pulled}, "
+                        f"now {value}): Sales handed out numbers meanwhile; nothing was written; "
+                        "pull and run again")
