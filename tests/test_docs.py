@@ -27,8 +27,6 @@ from p2c_upgrade.plan.findings import KINDS
 from p2c_upgrade.sync import REASONS
 from p2c_upgrade.sync.summary import SyncSummary, TaskSummary
 
-from conftest import SalesDb
-
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
@@ -160,7 +158,7 @@ def test_docs_name_every_configuration_key() -> None:
 
 # --- status ---------------------------------------------------------------------------------------
 
-def test_docs_name_every_status_json_key(sqlite_db: SalesDb) -> None:
+def test_docs_name_every_status_json_key(sqlite_db: Any) -> None:  # conftest.SalesDb
     result = CliRunner().invoke(main, ["--db", sqlite_db.url, "status", "--format", "json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
