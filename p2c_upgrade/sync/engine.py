@@ -120,23 +120,21 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
                     ts.skipped_reasons[reason] += n
         runner = _TaskRun(db, tgt, plan, tables, config, ts, show_personal_data, statistics)
         runner.sync_run_id = summary.sync_run_id
-        first = source.batch_query(plan, tables, batch_size, first=True)
-        following = source.batch_query(plan, tables, batch_size, first=False)
+        batches = source.key_batches(db, plan, tables, batch_size)
         with progress.bar(total=total, desc=plan.task, unit="records") as bar, \
+                contextlib.closing(batches), \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="p2c-sync-write") as writer:
             # One batch is written (target, then state) while the next is read and mapped;
             # the task's last batch is written before the next task reads its parents' state.
             pending: tuple[_Batch, Future[None]] | None = None
-            after: Any = None
             while True:
-                with translate_errors(db), db.engine.connect() as conn:
-                    query, params = (first, {}) if after is None else (following, {"after": after})
-                    found = conn.execute(query, params).all()
-                    if found:
-                        after = found[-1]._mapping[plan.template.id_column]
-                        rows = source.attach_state(conn, plan, tgt.target_id, found,
-                                                   own_state=own_state)
-                b = runner.prepare(rows) if found else None
+                with translate_errors(db):
+                    found = next(batches, None)
+                    if found is not None:
+                        with db.engine.connect() as conn:
+                            rows = source.attach_state(conn, plan, tgt.target_id, found,
+                                                       own_state=own_state)
+                b = runner.prepare(rows) if found is not None else None
                 if pending is not None:
                     pending[1].result()  # the writer's error, if any, is raised here
                     changed = runner.account(pending[0]) or changed
