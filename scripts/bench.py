@@ -472,7 +472,7 @@ class Bench:
         self.log(f"{self.dialect}, {accounts:,} accounts: generating the template")
         url = self.store.template_url()
         gen = run_checked(
-            [sys.executable, "-m", "p2c_upgrade.demo.generator", "--db", url,
+            [sys.executable, "-m", "p2c_upgrade", "generate", "--no-progress", "--db", url,
              "--accounts", str(accounts), "--seed", str(self.args.seed)], "the generator")
         self.log(last_line(gen.stdout))
         self.store.finish_template()
