@@ -23,7 +23,8 @@ from p2c_upgrade.demo.generator import (
     planted_collisions,
 )
 from p2c_upgrade.errors import P2CError
-from p2c_upgrade.rules.keys import collision_kind, fold, is_blank
+from p2c_upgrade.rules.keys import collision_kind, is_blank
+from p2c_upgrade.rules.keys import dataverse_key as fold
 
 from conftest import PG_URL, SalesDb, require_pg
 

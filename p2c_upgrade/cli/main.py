@@ -13,7 +13,7 @@ import click
 
 from p2c_upgrade import __version__
 from p2c_upgrade.cli.options import Settings, common, config_of, merge_settings, open_db, shared_options
-from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK
+from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK, MAX_INTEGER
 from p2c_upgrade.progress import Progress
 from p2c_upgrade.render import emit, table, to_json
 from p2c_upgrade.upgrade.registry import STEP_NAMES
@@ -77,7 +77,14 @@ def status(settings: Settings, fmt: str) -> int:
     """Each step's state, rows changed, times and last error."""
     from p2c_upgrade.upgrade.status import status_document
 
-    doc = status_document(open_db(settings, read_only=True))
+    db = open_db(settings, read_only=True)
+    doc = status_document(db)
+    from p2c_upgrade.dataverse.report import live_status
+
+    with db.engine.connect() as conn:
+        live = live_status(conn)
+    if live is not None:
+        doc["live"] = live
     if fmt == "json":
         emit(to_json(doc))
         return EXIT_OK
@@ -87,6 +94,10 @@ def status(settings: Settings, fmt: str) -> int:
     emit(table(rows, ["step", "state", "rows changed", "run", "started", "finished", "detail / error"]))
     if doc["lock"]["held"]:
         emit(f"a run is in progress: {doc['lock']['holder']}")
+    if live is not None:
+        emit(table([[p["table"], p["state"], f"{p['records']:,}", p["finished_at"] or ""] for p in live["pull"]],
+                   ["pulled table", "state", "records", "when"]))
+        emit("push: " + ", ".join(f"{v:,} {k}" for k, v in live["push"].items()) + f" (org {live['org']})")
     return EXIT_OK
 
 
@@ -175,10 +186,13 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
 
     Exit 0 when nothing blocks the upgrade, 3 when a blocker exists (listed first).
     """
+    from p2c_upgrade.db.files import refuse_database_file
     from p2c_upgrade.plan import build_plan, write_report
 
     config = config_of(settings)
     db = open_db(settings, read_only=True)
+    if output and output != "-":
+        refuse_database_file(db, output)
     report = build_plan(db, config, show_personal_data=show_personal_data)
     if output and output != "-":
         with open(output, "w", encoding="utf-8", newline="") as out:
@@ -190,7 +204,8 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
 
 
 @main.command()
-@click.option("--run", "run_id", type=int, help="Undo everything this run changed.")
+@click.option("--run", "run_id", type=click.IntRange(1, MAX_INTEGER), metavar="ID",
+              help="Undo everything this run changed.")
 @click.option("--step", "step_name", metavar="NAME", help="Undo what this step changed (latest runs first).")
 @click.option("--dry-run", is_flag=True, help="Show what undo would restore; write nothing.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)

@@ -31,6 +31,7 @@ TEMPLATE_FILES = ("accounts.toml", "contacts.toml", "contact_to_customer.toml")
 class Template:
     template: str
     task: str
+    selects: str  # what the selection means, in words (plan's sync routing)
     project_task: str
     order: int
     depends_on: tuple[str, ...]
@@ -85,7 +86,8 @@ def _parse(name: str, data: dict[str, Any]) -> Template:
         if unknown:
             raise fail(f"fields not in {entity.display_name}: {', '.join(unknown)}")
         return Template(
-            template=data["template"], task=data["task"], project_task=data["project_task"],
+            template=data["template"], task=data["task"], selects=data["selects"],
+            project_task=data["project_task"],
             order=int(data["order"]), depends_on=tuple(data.get("depends_on", ())),
             parent_task=data.get("parent_task"), source=data["source"],
             id_column=data["id_column"], number_column=data["number_column"],

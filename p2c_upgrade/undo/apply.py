@@ -27,7 +27,7 @@ from p2c_upgrade.db.connection import Database, translate_errors
 from p2c_upgrade.db.lock import UpgradeLock
 from p2c_upgrade.db.privileges import require_privileges
 from p2c_upgrade.db.schema import AUTONUMBER_TABLE, existing_columns, pk_type_sql
-from p2c_upgrade.errors import P2CError, UsageError
+from p2c_upgrade.errors import MAX_INTEGER, P2CError, UsageError
 from p2c_upgrade.progress import NullProgress, Progress
 from p2c_upgrade.rules.number_format import seqpart
 from p2c_upgrade.undo.report import COLUMNS, LISTED_CONFLICTS, SCHEMA_KINDS, SEQUENCES, Column, Entry, Group, UndoResult
@@ -275,6 +275,10 @@ class _Undo(SchemaObjects):
             "outcome": "", "reason": None})
         if job is None:
             return
+        if _number(e.old) is None or _number(e.new) is None:
+            self.keep(info, "left alone: a malformed journal entry (its values are not numbers "
+                            "a sequence can hold)")
+            return
         with self.conn.begin():
             present = AUTONUMBER_TABLE in self.schema()
             cur = self.seq_value(e.record_id) if present else None
@@ -343,6 +347,13 @@ class _Undo(SchemaObjects):
     def journal(self, tbl: str, record_id: str, col: str, old: str | None, new: str | None) -> None:
         self.run("journal_entry", {"undo_run": self.undo_run, "tbl": tbl, "record_id": record_id,
                                    "col": col, "old": old, "new": new})
+
+
+def _number(text: str | None) -> int | None:
+    """A sequence value as journaled: digits that fit an INTEGER; None otherwise."""
+    if text is None or not (text.isascii() and text.isdigit()) or int(text) > MAX_INTEGER:
+        return None
+    return int(text)
 
 
 def _int(text: str | None) -> int:

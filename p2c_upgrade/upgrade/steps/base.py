@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from p2c_upgrade.db.connection import Database
 from p2c_upgrade.progress import NullProgress, Progress
-from p2c_upgrade.rules.keys import BLANK_CHARS, FOLD_FROM, FOLD_TO
+from p2c_upgrade.rules.keys import sql_params
 
 if TYPE_CHECKING:  # types only: the sync engine is loaded when a sync runs
     from p2c_upgrade.config import Config
@@ -88,4 +88,5 @@ class Step(Protocol):
 
 
 def common_params() -> dict[str, str]:
-    return {"ws": BLANK_CHARS, "fold_from": FOLD_FROM, "fold_to": FOLD_TO}
+    """The bind parameters of blank and key equality in the packaged SQL (rules/keys.py)."""
+    return sql_params()

@@ -37,10 +37,9 @@ class NumberingStep:
             self._execution = None
 
     def verify(self, conn: Connection, db: Database) -> list[str]:
-        table, col = db.quote(self.job.table), db.quote(self.job.col)
-        trim = "btrim" if db.is_postgres else "trim"
+        ids = self.job.identifiers(db)
         missing = conn.execute(
-            sa.text(f"SELECT count(*) FROM {table} WHERE {col} IS NULL OR {trim}({col}, :ws) = ''"),
+            sa.text(f"SELECT count(*) FROM {ids['table']} t WHERE {ids['is_blank']}"),
             common_params(),
         ).scalar()
         problems = []
