@@ -243,7 +243,8 @@ def test_the_lock_holders_command_line_is_masked_before_it_is_cut(sqlite_db: Sal
         "c = sqlite3.connect(sys.argv[2], isolation_level=None)\n"
         "c.execute('BEGIN IMMEDIATE'); print('held', flush=True); sys.stdin.read()\n")
     holder = subprocess.Popen(
-        [sys.executable, "h.py", f"postgresql://admin:{secret}@db.example/sales", str(sqlite_db.path)],
+        [sys.executable, "h.py", f"postgresql://admin:{secret}@db.example/sales?password=swordfish{secret}",
+         str(sqlite_db.path)],
         stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
@@ -255,7 +256,7 @@ def test_the_lock_holders_command_line_is_masked_before_it_is_cut(sqlite_db: Sal
     if not Path("/proc/locks").exists():
         pytest.skip("the holder's command line is read from Linux's /proc")
     assert f"pid {holder.pid}" in result.stderr
-    assert "hunter2" not in result.stderr
+    assert "hunter2" not in result.stderr and "swordfish" not in result.stderr
     assert "admin:***" in result.stderr
 
 
