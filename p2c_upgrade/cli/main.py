@@ -131,7 +131,7 @@ def verify(settings: Settings, fmt: str, remote: bool) -> int:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @common
 def duplicates(settings: Settings, renumber: bool, batch_size: int, fmt: str) -> int:
-    """List account numbers that collide as F&O compares them; exit 3 when any do."""
+    """List account numbers that collide as keys (case, accents, trailing blanks ignored); exit 3 when any do."""
     from p2c_upgrade.upgrade.duplicates import collision_groups
     from p2c_upgrade.upgrade.runner import RunOptions, renumber_duplicates
 
