@@ -170,3 +170,15 @@ def require_preflight(db: Any, client: FnoClient, legal_entity: str, plans: list
         lines = "; ".join(f.message for f in findings)
         raise BlockedError(f"F&O is not ready for the import ({len(findings)} findings, nothing "
                            f"was uploaded): {lines}")
+
+
+def plan_preflight(db: Any, config: Any, url: str) -> list[Finding]:
+    """The preflight for `plan --target fno:URL` (reads Sales and F&O only)."""
+    from p2c_upgrade.sync.targets.fno import connect
+    from p2c_upgrade.sync.templates import plan_tasks
+
+    client, _ = connect(url, config.fno)
+    plans = plan_tasks(config)
+    with db.engine.connect() as conn:
+        tables = source.reflect(conn, {p.template.source for p in plans} | {"account"})
+    return preflight(db, client, config.fno.require_legal_entity(), plans, tables, config)
