@@ -42,7 +42,7 @@ def reconcile(db: Database, client: FnoClient, target_id: str, legal_entity: str
                     if fold not in ours or status == state.SYNCED:
                         ours[fold] = (key, status, sid)
         theirs: dict[str, str] = {}
-        for row in client.odata(entity.odata_collection, **{
+        for row in client.odata(entity.odata_collection, {
                 "$select": entity.odata_key, "cross-company": "true",
                 "$filter": f"dataAreaId eq '{legal_entity.lower()}'"}):
             key = str(row.get(entity.odata_key, ""))
