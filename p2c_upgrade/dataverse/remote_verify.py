@@ -62,7 +62,11 @@ def verify_remote(client: DataverseClient, page_size: int = 5000) -> list[dict[s
         ("contact", "contacts", "msdynce_contactnumber",
          ",_parentcustomerid_value,msdynce_isactivecustomer,msdynce_iscompanyanaccount"),
     ):
-        missing, seen, dupes, flags, active = [], {}, [], [], []
+        missing: list[str] = []
+        seen: dict[str, str] = {}
+        dupes: list[str] = []
+        flags: list[str] = []
+        active: list[str] = []
         highest = 0
         prefix = seq.get(table, {}).get("msdynce_prefix") or ""
         for rec in _pages(client, f"{entity_set}?$select={table}id,{col}{extra}", page_size):
