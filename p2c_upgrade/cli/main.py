@@ -104,9 +104,21 @@ def status(settings: Settings, fmt: str) -> int:
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--remote", is_flag=True, help="Check in the org the working copy was pulled from (reads only).")
+@click.option("--target", metavar="fno:URL", help="Reconcile the sync with a live F&O environment.")
 @common
-def verify(settings: Settings, fmt: str, remote: bool) -> int:
-    """Check the upgrade's post-conditions; exit 3 when one fails."""
+def verify(settings: Settings, fmt: str, remote: bool, target: str | None) -> int:
+    """Check the upgrade's post-conditions; exit 3 when one fails.
+
+    With --remote: in the org the working copy was pulled from (reads only). With --target
+    fno:https://HOST: reconcile the records the sync recorded as synchronized with what F&O
+    holds (keys and counts, per entity); exit 3 on any difference.
+    """
+    if remote and target:
+        from p2c_upgrade.errors import UsageError
+
+        raise UsageError("give --remote or --target, not both")
+    if target:
+        return _verify_fno(settings, fmt, target)
     from p2c_upgrade.upgrade.status import verify_checks
 
     if remote:
@@ -125,13 +137,34 @@ def verify(settings: Settings, fmt: str, remote: bool) -> int:
     return EXIT_BLOCKED if failed else EXIT_OK
 
 
+def _verify_fno(settings: Settings, fmt: str, target: str) -> int:
+    from p2c_upgrade.errors import UsageError
+    from p2c_upgrade.fno import reconcile
+    from p2c_upgrade.sync.targets.fno import connect
+
+    if not target.startswith("fno:"):
+        raise UsageError(f"verify --target reconciles a live F&O: give fno:https://HOST, not {target!r}")
+    config = config_of(settings)
+    client, target_id = connect(target[len("fno:"):], config.fno,
+                                lambda m: click.echo(m, err=True))
+    doc = reconcile.reconcile(open_db(settings, read_only=True), client, target_id,
+                              config.fno.legal_entity)
+    if fmt == "json":
+        emit(to_json(doc))
+    else:
+        emit(table(reconcile.rows(doc), reconcile.HEADERS))
+        emit("F&O holds every synchronized record" if doc["ok"]
+             else "differences between the sync's records and F&O")
+    return EXIT_OK if doc["ok"] else EXIT_BLOCKED
+
+
 @main.command()
 @click.option("--renumber", is_flag=True, help="Keep the oldest record's number in each group; renumber the others.")
 @click.option("--batch-size", type=click.IntRange(1, 10_000_000), default=DEFAULT_BATCH_SIZE, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @common
 def duplicates(settings: Settings, renumber: bool, batch_size: int, fmt: str) -> int:
-    """List account numbers that collide as F&O compares them; exit 3 when any do."""
+    """List account numbers that collide as keys (case, accents, trailing blanks ignored); exit 3 when any do."""
     from p2c_upgrade.upgrade.duplicates import collision_groups
     from p2c_upgrade.upgrade.runner import RunOptions, renumber_duplicates
 
@@ -180,8 +213,10 @@ def demo(settings: Settings, directory: str, accounts: int) -> int:
               default="table", show_default=True)
 @click.option("--output", metavar="FILE", help="Write the report to FILE instead of stdout.")
 @click.option("--show-personal-data", is_flag=True, help="Show names in examples.")
+@click.option("--target", metavar="fno:URL", help="Also run the F&O preflight against this environment (reads only).")
 @common
-def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: bool) -> int:
+def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: bool,
+         target: str | None) -> int:
     """The dry-run report: what every pending step would change; writes nothing.
 
     Exit 0 when nothing blocks the upgrade, 3 when a blocker exists (listed first).
@@ -200,7 +235,17 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
         click.echo(f"plan written to {output}", err=True)
     else:
         write_report(report, fmt, sys.stdout)
-    return EXIT_BLOCKED if report.has_blockers else EXIT_OK
+    fno_blocked = False
+    if target and target.startswith("fno:"):
+        from p2c_upgrade.fno.preflight import plan_preflight
+
+        findings = plan_preflight(db, config, target[len("fno:"):])
+        for f in findings:
+            click.echo(f"BLOCKER (F&O preflight): {f.message}", err=True)
+        if not findings:
+            click.echo("F&O preflight: the environment holds every value the records carry", err=True)
+        fno_blocked = bool(findings)
+    return EXIT_BLOCKED if report.has_blockers or fno_blocked else EXIT_OK
 
 
 @main.command()

@@ -12,7 +12,8 @@ from p2c_upgrade.render import emit, to_json
 
 
 @main.command()
-@click.option("--target", metavar="URL|package:DIR", help="A database for the F&O entities, or package:DIR.")
+@click.option("--target", metavar="URL|package:DIR|fno:URL",
+              help="A database for the F&O entities, package:DIR, or fno:https://HOST (a live F&O).")
 @click.option("--batch-size", type=click.IntRange(1, MAX_SYNC_BATCH), default=None,
               help="Records per batch (default: [sync] batch_size of the configuration, else 5000).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)

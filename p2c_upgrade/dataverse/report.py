@@ -55,7 +55,8 @@ def live_status(conn: Connection) -> dict[str, Any] | None:
         return None
     pulled = [{"table": r.tbl, "state": r.state, "records": int(r.records), "finished_at": r.finished_at}
               for r in conn.execute(sa.select(state.pulls).order_by(state.pulls.c.tbl))]
-    counts = dict(conn.execute(sa.select(state.pushes.c.state, sa.func.count()).group_by(state.pushes.c.state)).all())
+    counts: dict[str, int] = {str(s): int(n) for s, n in conn.execute(
+        sa.select(state.pushes.c.state, sa.func.count()).group_by(state.pushes.c.state))}
     pending = sum(len(c.cols) for c in pending_changes(conn) if c.tbl != SEQUENCE_TABLE)
     return {"org": known["org_url"], "last_pulled_at": known["last_pulled_at"], "pull": pulled,
             "push": {"pushed": counts.get("pushed", 0), "pending": pending,

@@ -21,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
+from p2c_upgrade.db.holders import describe_lock_holders
 from p2c_upgrade.errors import P2CError, UsageError
 from p2c_upgrade.redact import mask_secrets as mask_secrets  # re-exported: one masking rule
 from p2c_upgrade.redact import mask_url, url_secrets
@@ -252,8 +253,6 @@ def _lock_holders(db: Database | None, orig: BaseException) -> str | None:
     """Which table and which session: the administrator needs to know whom to ask."""
     if db is None:
         return None
-    from p2c_upgrade.db.privileges import describe_lock_holders  # late: privileges imports this module
-
     diag = getattr(orig, "diag", None)
     return describe_lock_holders(db, getattr(diag, "context", None) or "")
 

@@ -69,6 +69,18 @@ _REASONS = (
            "records of its batch were written",
            "correct the value in Sales (or the target's constraint the detail names), then "
            "sync again: the record is retried alone"),
+    Reason("fno_rejected", "failed",
+           "F&O's import refused the record; the detail is F&O's message (e.g. a customer group "
+           "or currency not found, a number sequence that refuses given numbers, a contact "
+           "person whose customer is missing in F&O)",
+           "fix the value in Sales or the setup in F&O, then sync again"),
+    Reason("fno_import_failed", "failed",
+           "the F&O import of the record's package ended Failed without naming records (the "
+           "detail is F&O's first message)",
+           "read the execution in Data management, fix the cause, then sync again"),
+    Reason("fno_import_canceled", "failed",
+           "the F&O import of the record's package was canceled in Data management",
+           "sync again"),
     Reason("no_parent", "skipped",
            "the contact is not an active customer and has no company: no template selects it",
            "nothing to do if that is right; otherwise set its company to an account, or give "

@@ -325,7 +325,7 @@ class _Undo(SchemaObjects):
         return None if value is None else int(value)
 
     def still_held(self, run_id: int, e: Entry, seqs: list[Entry], job: NumberJob) -> list[str]:
-        """The numbers this sequence move handed out that a record still holds (as F&O compares)."""
+        """The numbers this sequence move handed out that a record still holds (as the duplicate gate compares)."""
         older = [s.journal_id for s in seqs if s.step == e.step and s.record_id == e.record_id
                  and s.journal_id < e.journal_id]
         lo = max(older, default=0)

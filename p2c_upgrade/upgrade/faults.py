@@ -23,4 +23,5 @@ def checkpoint(step: str, point: str) -> None:
     key = (step, point)
     _counts[key] = _counts.get(key, 0) + 1
     if _counts[key] >= int(want_n):
-        os.kill(os.getpid(), signal.SIGKILL)
+        # SIGKILL where there is one; Windows ends the process with TerminateProcess for any signal
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))

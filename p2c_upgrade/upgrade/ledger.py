@@ -6,7 +6,6 @@ ledger can never claim a batch that did not commit, nor miss one that did.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import socket
@@ -19,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from p2c_upgrade import __version__
+from p2c_upgrade.host import os_user
 
 metadata = sa.MetaData()
 
@@ -200,7 +200,4 @@ def latest_run(conn: Connection) -> dict[str, Any] | None:
 
 
 def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in some containers
-        return str(os.getuid())
+    return os_user()

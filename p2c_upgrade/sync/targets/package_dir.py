@@ -1,8 +1,8 @@
 """The package directory as the package writer holds it: one sync at a time, its own files only.
 
-- **One sync at a time**: `.p2c-package.lock` in the directory is held (an exclusive `flock`)
-  from the moment the target opens until it closes; a second sync into the directory is refused
-  at once (`LockHeldError`, exit 4), naming the holder.
+- **One sync at a time**: `.p2c-package.lock` in the directory is held (the tool's cross-platform
+  lock file, `p2c_upgrade.db.lockfile`) from the moment the target opens until it closes; a second
+  sync into the directory is refused at once (`LockHeldError`, exit 4), naming the holder.
 - **No following of links**: the writer's fixed names (its store, index and lock) must not be
   symbolic links (refused), the lock is opened with `O_NOFOLLOW`, and every file is written to a
   fresh temporary name made with `mkstemp` (`O_EXCL`: never an existing file or link) in the
@@ -17,7 +17,6 @@ Files are created with the process's umask (as every file the tool writes).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import socket
@@ -27,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
+from p2c_upgrade.db.lockfile import LockBusy, LockFile
 from p2c_upgrade.errors import LockHeldError, P2CError
 
 LOCK_NAME = ".p2c-package.lock"
@@ -45,35 +45,28 @@ class DirectoryLock:
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / LOCK_NAME
-        self._fd: int | None = None
+        self._lock: LockFile | None = None
 
     def acquire(self) -> DirectoryLock:
+        lock = LockFile(self.path)
+        record = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since":
+                             datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+            lock.acquire(record)
+        except LockBusy as busy:
+            raise LockHeldError(f"another sync is writing the package directory "
+                                f"{self.path.parent} ({_describe(busy.record.encode())}): "
+                                "wait for it to end") from None
         except OSError as exc:
             raise P2CError(f"cannot open the package directory's lock {self.path}: "
                            f"{exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _describe(os.read(fd, 4096))
-            os.close(fd)
-            raise LockHeldError(f"another sync is writing the package directory "
-                                f"{self.path.parent} ({holder}): wait for it to end") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since":
-                                 datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-                                ).encode())
-        self._fd = fd
+        self._lock = lock
         return self
 
     def release(self) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        if self._lock is not None:
+            lock, self._lock = self._lock, None
+            lock.release()
 
 
 def _describe(raw: bytes) -> str:
@@ -91,7 +84,9 @@ def atomic_file(directory: Path, name: str) -> Iterator[IO[bytes]]:
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
         # mkstemp creates 0600; the package follows the umask like the tool's other files
-        os.fchmod(fd, 0o666 & ~_umask())
+        # (POSIX: Windows has no fchmod before Python 3.13, and no modes to follow)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             yield handle
         os.replace(tmp, directory / name)
