@@ -82,3 +82,24 @@ def test_unknown_legal_entity_and_missing_setting(sqlite_db: SalesDb, fno: Any,
     result = _cli(sqlite_db, str(empty), "sync", "--target", f"fno:{fno.url}")
     assert result.exit_code == 2 and "[fno] legal_entity" in result.stderr
     assert fno.executions() == []
+
+
+def test_plain_http_to_a_remote_host_is_refused(sqlite_db: SalesDb, fno_token: str,
+                                                tmp_path: Path) -> None:
+    """The shared sign-in rule (auth.check_service_url): http:// only on loopback; a usage error."""
+    load(sqlite_db, [account(0)], [])
+    cfg = _config(tmp_path)
+    for command in ("sync", "plan", "verify"):
+        result = _cli(sqlite_db, cfg, command, "--target", "fno:http://contoso.operations.dynamics.com")
+        assert result.exit_code == 2, (command, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "refusing plain http://" in lines[0], (command, result.stderr)
+
+
+def test_fno_secret_in_the_configuration_is_refused(sqlite_db: SalesDb, fno: Any,
+                                                     tmp_path: Path) -> None:
+    path = tmp_path / "secret.toml"
+    path.write_text('[fno]\nlegal_entity = "USMF"\nclient_secret = "x"\n', "utf-8")
+    result = _cli(sqlite_db, str(path), "sync", "--target", f"fno:{fno.url}")
+    assert result.exit_code == 2 and "fno.client_secret looks like a secret" in result.stderr
+    assert "x\n" not in result.stderr and fno.executions() == []
