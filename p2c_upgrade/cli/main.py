@@ -94,6 +94,9 @@ def status(settings: Settings, fmt: str) -> int:
     emit(table(rows, ["step", "state", "rows changed", "run", "started", "finished", "detail / error"]))
     if doc["lock"]["held"]:
         emit(f"a run is in progress: {doc['lock']['holder']}")
+    if doc["fno_imports"]:
+        emit(table([[i["package"], i["execution_id"], i["state"], i["fno_status"] or "", i["finished_at"] or ""]
+                    for i in doc["fno_imports"]], ["F&O import", "execution id", "state", "F&O status", "finished"]))
     if live is not None:
         emit(table([[p["table"], p["state"], f"{p['records']:,}", p["finished_at"] or ""] for p in live["pull"]],
                    ["pulled table", "state", "records", "when"]))

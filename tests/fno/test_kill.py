@@ -77,6 +77,10 @@ def test_sigkill_while_polling_then_rerun_follows_the_same_execution(
     assert held["status"] == "Executing"
     assert _imports(sales_db) == [(held["id"], "requested")], "the id was recorded before the request"
     assert {s for s, _, _ in record_states(sales_db).values()} == {"pending"}
+    status = _status(sales_db)
+    assert status["fno_imports"] == [{"package": "p2c-initial-sync-01.zip", "execution_id": held["id"],
+                                      "state": "requested", "fno_status": "Executing",
+                                      "finished_at": None}]
 
     fno.faults.release_imports()
     rerun = subprocess.run(_command(sales_db, cfg, fno), env=env, text=True, capture_output=True,
@@ -90,3 +94,16 @@ def test_sigkill_while_polling_then_rerun_follows_the_same_execution(
     assert len(fno.customers()) == 3 and len(fno.contact_persons()) == 1
     summary = json.loads(rerun.stdout)
     assert summary["totals"]["failed"] == 0
+    [shown] = _status(sales_db)["fno_imports"]
+    assert (shown["execution_id"], shown["state"], shown["fno_status"]) == (held["id"], "applied", "Succeeded")
+    table = subprocess.run([sys.executable, "-m", "p2c_upgrade", *sales_db.args, "status"],
+                           text=True, capture_output=True, timeout=60)
+    assert table.returncode == 0 and held["id"] in table.stdout and "Succeeded" in table.stdout
+
+
+def _status(db: SalesDb) -> dict[str, Any]:
+    result = subprocess.run([sys.executable, "-m", "p2c_upgrade", *db.args, "status", "--format",
+                             "json"], text=True, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    doc: dict[str, Any] = json.loads(result.stdout)
+    return doc
