@@ -21,6 +21,7 @@ azure-identity's first line only.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import threading
 import time
@@ -139,6 +140,12 @@ def make_credential(settings: AuthSettings) -> Any:
     return ai.DefaultAzureCredential(**kw)
 
 
+# azure-identity logs every credential it tried at WARNING; without a handler, logging's
+# last-resort handler prints them as a dozen lines on stderr. The failure reaches the user as
+# one line (`_CachedToken._fetch`); `--debug` shows the traceback.
+logging.getLogger("azure").addHandler(logging.NullHandler())
+logging.getLogger("azure").propagate = False
+
 class _CachedToken:
     """Thread-safe cache around `credential.get_token(scope)`; refreshed before expiry."""
 
@@ -167,7 +174,9 @@ class _CachedToken:
             access = self._credential.get_token(self._scope)
         except Exception as exc:  # azure-identity raises several types; none carries a secret
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise P2CError(f"cannot sign in ({self._method}): {first}") from None
+            raise P2CError(f"cannot sign in ({self._method}): {first} (set AZURE_TENANT_ID, "
+                           "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET for an app registration, or "
+                           "choose another `method` in the configuration)") from None
         self._token = access.token
         self._expires_on = float(access.expires_on)
 
