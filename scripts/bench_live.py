@@ -22,7 +22,9 @@ child's wall time and peak RSS come from os.wait4. Printed per N:
 - the ratio measured/ceiling (goal >= 0.8), 429s seen, the stand-in's own service time per
   page/`$batch` request beyond the modelled latency (what the ceiling does not model: SQLite,
   JSON, TLS on this machine), and the stand-in's summed service time ("server s": close to the
-  wall time means the stand-in, not p2c-upgrade, set the pace);
+  wall time means the stand-in, not p2c-upgrade, set the pace), and "served": the same ceiling
+  computed with the stand-in's measured service time instead of the modelled latency, with the
+  ratio to it (how close p2c-upgrade comes to what this stand-in on this machine allows);
 - peak RSS of the pull and push children (goal: flat from the smallest N to the largest).
 
     .venv/bin/python scripts/bench_live.py --records 10000 --records 50000
@@ -134,7 +136,7 @@ def bench_one(n: int, args: argparse.Namespace, standin: Any, limits: Limits, wo
     batch_latency = latency.delay(args.batch_size)
     push_ceiling_s = min_seconds(batches, batches * batch_latency, min(args.concurrency, limits.concurrent), limits)
     push_ceiling_s += 2.0  # sequence.SETTLE_S: push waits once after moving the number sequences
-    return {
+    out: dict[str, Any] = {
         "n": n, "generated_s": generated_s, "pulled": pulled, "pages": pages, "pull": pull, "run": runs,
         "push": push, "written": written, "batches": batches,
         "pull_rate": pulled / pull.seconds, "pull_ceiling": pulled / pull_ceiling_s,
@@ -148,6 +150,12 @@ def bench_one(n: int, args: argparse.Namespace, standin: Any, limits: Limits, wo
         "pull_server_s": sum(r.duration_s for r in pull_log if r.batch is None),
         "push_server_s": sum(r.duration_s for r in push_log if r.batch is None),
     }
+    # the same bounds with the stand-in's measured service time in place of the modelled latency
+    served = {op: min_seconds(out[op + "_requests"], out[op + "_server_s"], inflight, limits)
+              for op, inflight in (("pull", 1), ("push", min(args.concurrency, limits.concurrent)))}
+    out["pull_served"] = pulled / served["pull"] if served["pull"] else 0.0
+    out["push_served"] = written / (served["push"] + 2.0) if written else 0.0
+    return out
 
 
 def _own_time(log: list[Any], latency: Any) -> float:
@@ -163,17 +171,19 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, limits: Limi
           f"execution per {limits.window_s:g} s window, {limits.concurrent} concurrent; latency {args.latency}; "
           f"page_size {args.page_size}, batch_size {args.batch_size}, concurrency {args.concurrency}")
     print(f"{'N':>8} {'op':<5} {'records':>8} {'reqs':>5} {'429':>4} {'seconds':>8} {'rec/s':>8} "
-          f"{'ceiling':>8} {'ratio':>6} {'own s/req':>9} {'server s':>8} {'peak RSS MB':>11}")
+          f"{'ceiling':>8} {'ratio':>6} {'own s/req':>9} {'server s':>8} {'served':>7} {'ratio':>6} "
+          f"{'peak RSS MB':>11}")
     ok = True
     for r in results:
         for op, records, rate, ceiling in (("pull", r["pulled"], r["pull_rate"], r["pull_ceiling"]),
                                            ("push", r["written"], r["push_rate"], r["push_ceiling"])):
             child = r[op]
             ratio = rate / ceiling if ceiling else 0.0
+            served = r[op + "_served"]
             ok = ok and ratio >= GOAL and child.exit_code == 0
             print(f"{r['n']:>8} {op:<5} {records:>8} {r[op + '_requests']:>5} {r[op + '_429']:>4} "
                   f"{child.seconds:>8.1f} {rate:>8.0f} {ceiling:>8.0f} {ratio:>6.2f} {r[op + '_own_s']:>9.3f} "
-                  f"{r[op + '_server_s']:>8.1f} "
+                  f"{r[op + '_server_s']:>8.1f} {served:>7.0f} {rate / served if served else 0:>6.2f} "
                   f"{child.peak_rss_mb:>11.0f}{'' if child.exit_code == 0 else f'  exit {child.exit_code}'}")
         print(f"{'':>8} run   {r['run'].seconds:.1f} s, peak RSS {r['run'].peak_rss_mb:.0f} MB "
               f"(org generated in {r['generated_s']:.1f} s)")
