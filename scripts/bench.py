@@ -10,6 +10,9 @@ copy, in this one process run, so the machine's speed is the same for all:
   plan            p2c-upgrade plan --format json (on the data before the upgrade)
   sync-db         p2c-upgrade sync --target <database>  (on a copy already upgraded)
   sync-package    p2c-upgrade sync --target package:DIR (on a copy already upgraded)
+  sync-rerun      the same sync to a package again, nothing changed (the first one not timed)
+  export          the floor for the syncs: the records the sync selects, their mapped Sales
+                  columns, as CSV by the simplest code (scripts/bench_export.py)
 
 Each contender is a child process measured by the operating system (wall time, and peak resident
 memory from os.wait4); the median of `--repeat K` runs is reported. The table lists each
@@ -53,7 +56,11 @@ ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 STEPS = ("prepare", "account-numbers", "contact-numbers", "active-customers",
          "company-is-account", "duplicate-account-numbers", "initial-sync")
-ALL_CONTENDERS = ("baseline", "run", "run-no-journal", "plan", "sync-db", "sync-package")
+ALL_CONTENDERS = ("baseline", "run", "run-no-journal", "plan", "export", "sync-db",
+                  "sync-package", "sync-rerun")
+SYNCS = ("sync-db", "sync-package", "sync-rerun")
+#: issue 14: a sync's time at most this many times the export's
+SYNC_GOALS = (("sync-package", 2.0), ("sync-db", 3.0), ("sync-rerun", 1.0))
 DEFAULT_CONTENDERS = ALL_CONTENDERS
 PG_PREFIX = "p2c_bench"
 MB = 1024 * 1024
@@ -488,12 +495,12 @@ class Bench:
             for c in self.args.contenders:
                 if results[c].skipped or results[c].error:
                     continue
-                if c.startswith("sync") and not upgraded:
+                if (c.startswith("sync") or c == "export") and not upgraded:
                     try:
                         self.make_upgraded_template()
                         upgraded = True
                     except BenchError as exc:
-                        for s in ("sync-db", "sync-package"):
+                        for s in (*SYNCS, "export"):
                             if s in results:
                                 results[s].error = f"could not prepare the upgraded copy: {exc}"
                         continue
@@ -519,7 +526,8 @@ class Bench:
         out = {}
         for c in self.args.contenders:
             command = {"baseline": "", "run": "run", "run-no-journal": "run", "plan": "plan",
-                       "sync-db": "sync", "sync-package": "sync"}[c]
+                       "export": "", "sync-db": "sync", "sync-package": "sync",
+                       "sync-rerun": "sync"}[c]
             out[c] = ""
             if command and not tool_has(command):
                 out[c] = f"`p2c-upgrade {command}` is not available yet"
@@ -578,7 +586,25 @@ class Bench:
                 raise BenchError(f"exit {m.exit_code}: {last_line(m.stderr or m.stdout)}")
             rows, steps = plan_rows(out)
             return Sample(m.seconds, m.peak_rss, m.exit_code, rows, steps)
-        if name in ("sync-db", "sync-package"):
+        if name == "export":
+            url = self.store.fresh("run", source="upgraded")
+            out = self.workdir / "export"
+            shutil.rmtree(out, ignore_errors=True)
+            self.store.settle()
+            queries = self.workdir / "export-queries.json"
+            if str(Path(__file__).resolve().parent) not in sys.path:
+                sys.path.insert(0, str(Path(__file__).resolve().parent))
+            import bench_export  # scripts/bench_export.py
+
+            bench_export.write_queries(url, queries)
+            m = measure([sys.executable, str(Path(__file__).resolve().parent / "bench_export.py"),
+                         str(queries), url, str(out)])
+            if m.exit_code != 0:
+                raise BenchError(f"export failed: {last_line(m.stderr)}")
+            rows = int(json.loads(m.stdout)["rows"])
+            steps = {"export": {"seconds": m.seconds, "rows": rows}}
+            return Sample(m.seconds, m.peak_rss, 0, rows, steps)
+        if name in SYNCS:
             url = self.store.fresh("run", source="upgraded")
             if name == "sync-db":
                 target = self.sync_target_url()
@@ -586,9 +612,12 @@ class Bench:
                 pkg = self.workdir / "package"
                 shutil.rmtree(pkg, ignore_errors=True)
                 target = f"package:{pkg}"
+            argv = [*tool(), "sync", *self.db_args(url), "--no-progress", "--format", "json",
+                    "--target", target]
+            if name == "sync-rerun":  # the first sync, not timed
+                run_checked(argv, "the first sync", ok=(0, 3))
             self.store.settle()
-            m = measure([*tool(), "sync", *self.db_args(url), "--no-progress", "--format", "json",
-                         "--target", target])
+            m = measure(argv)
             # exit 3: some records failed on their data (the generator plants unknown countries)
             if m.exit_code not in (0, 3):
                 raise BenchError(f"exit {m.exit_code}: {last_line(m.stderr or m.stdout)}")
@@ -603,6 +632,8 @@ class Bench:
     def sync_target_url(self) -> str:
         if self.args.sync_target:
             return self.args.sync_target
+        if isinstance(self.store, PostgresStore):  # a database of the same kind, fresh
+            return self.store.target_url("target")
         path = self.workdir / "fno.db"
         for suffix in ("", "-journal", "-wal"):
             Path(str(path) + suffix).unlink(missing_ok=True)
@@ -780,7 +811,7 @@ def evaluate_goals(dialect: str, scales: list[dict[str, Any]]) -> list[Goal]:
             x = paired_ratio(res.get("plan"), res.get("run"))
             judge(g, None if x is None else x <= 0.5, "" if x is None else f"{x:.2f}x", n)
         goals.append(g)
-        for c in ("run", "plan", "sync-db", "sync-package"):
+        for c in ("run", "plan", *SYNCS):
             g = Goal(f"peak RSS of {c} < 150 MB", "postgresql", 1_000_000)
             if p:
                 n, res = p
@@ -789,7 +820,7 @@ def evaluate_goals(dialect: str, scales: list[dict[str, Any]]) -> list[Goal]:
                 judge(g, None if rss is None else rss < 150 * MB,
                       "" if rss is None else f"{rss / MB:.0f} MB", n)
             goals.append(g)
-        for c in ("run", "plan", "sync-db", "sync-package"):
+        for c in ("run", "plan", *SYNCS):
             g = Goal(f"peak RSS of {c} grows < 10% from 100k to 1M accounts", "postgresql", None)
             small, big = by_n.get(100_000), by_n.get(1_000_000)
             if small and big and small.get(c) and big.get(c) and small[c].samples \
@@ -819,6 +850,21 @@ def evaluate_goals(dialect: str, scales: list[dict[str, Any]]) -> list[Goal]:
             x = paired_ratio(res.get("run"), res.get("baseline"))
             judge(g, None if x is None else x <= 1.5, "" if x is None else f"{x:.2f}x", n)
         goals.append(g)
+        for c in SYNCS:
+            g = Goal(f"peak RSS of {c} < 150 MB", "sqlite", 200_000)
+            if p:
+                n, res = p
+                r = res.get(c)
+                rss = r.peak_rss if r and r.samples else None
+                judge(g, None if rss is None else rss < 150 * MB,
+                      "" if rss is None else f"{rss / MB:.0f} MB", n)
+            goals.append(g)
+    for n in sorted(by_n):  # issue 14: the syncs against the export, at every measured scale
+        for c, limit in SYNC_GOALS:
+            g = Goal(f"{c} <= {limit:g}x export at {n:,} accounts", dialect, None)
+            x = paired_ratio(by_n[n].get(c), by_n[n].get("export"))
+            judge(g, None if x is None else x <= limit, "" if x is None else f"{x:.2f}x", None)
+            goals.append(g)
     g = Goal("journal overhead: run vs run --no-journal <= 30%", dialect, None)
     if by_n:
         n = max(by_n)
@@ -837,6 +883,7 @@ def table_rows(scale: dict[str, Any]) -> list[dict[str, Any]]:
     base = results.get("baseline")
     base_total = base.seconds if base and base.samples else None
     base_steps = base.step_table() if base and base.samples else {}
+    export = results.get("export")
     rows: list[dict[str, Any]] = []
     for name, r in results.items():
         if r.skipped or (r.error and not r.samples):
@@ -850,11 +897,12 @@ def table_rows(scale: dict[str, Any]) -> list[dict[str, Any]]:
             "rows_per_second": round(r.rows / secs) if r.rows and secs else None,
             "peak_rss_mb": round((r.peak_rss or 0) / MB, 1),
             "ratio": round(paired_ratio(r, base) or 0.0, 2) if base_total
-            and name != "baseline" and not name.startswith("sync") else None,
-            "note": "; ".join(sorted({s.note for s in r.samples if s.note}))
+            and name not in ("baseline", "export") and not name.startswith("sync") else None,
+            "note": "; ".join(sorted({s.note for s in r.samples if s.note}
+                                     | _export_note(name, r, export)))
             + (f" error: {r.error}" if r.error else ""),
         })
-        if name == "plan" or name.startswith("sync"):
+        if name in ("plan", "export") or name.startswith("sync"):
             continue
         for step, v in r.step_table().items():
             b = base_steps.get(step)
@@ -872,6 +920,12 @@ def table_rows(scale: dict[str, Any]) -> list[dict[str, Any]]:
                 "note": "", "coarse": coarse,
             })
     return rows
+
+
+def _export_note(name: str, r: Result, export: Result | None) -> set[str]:
+    """A sync's time against the export's (issue 14), for the note column."""
+    x = paired_ratio(r, export) if name in SYNCS else None
+    return {f"{x:.2f}x export"} if x is not None else set()
 
 
 COARSE_LEGEND = ("  ~: the step's time from `p2c-upgrade status`, whose time stamps are whole "
@@ -1000,8 +1054,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--contenders", default=",".join(DEFAULT_CONTENDERS),
                    help=f"comma-separated, from {','.join(ALL_CONTENDERS)}")
     p.add_argument("--batch-size", type=int, help="passed to p2c-upgrade run")
-    p.add_argument("--sync-target", help="the database URL sync-db writes to (default: a SQLite "
-                                         "file in the work directory)")
+    p.add_argument("--sync-target", help="the database URL sync-db writes to (default: a fresh "
+                                         "database of the bench's kind: a SQLite file in the "
+                                         "work directory, or a p2c_bench_target database)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workdir", help="directory for SQLite files, plan output and packages")
     p.add_argument("--json", action="store_true", help="print the results as a JSON document")

@@ -63,6 +63,32 @@ KINDS: dict[str, Kind] = {
     "number_too_long": Kind(
         BLOCKER, f"Sequences that would hand out numbers longer than {MAX_NUMBER_LENGTH} "
         "characters", "shorten the prefix or the suffix length in msdynce_p2cautonumber"),
+    "fno_legal_entity": Kind(
+        BLOCKER, "F&O preflight (plan --target fno:): the legal entity does not exist in F&O",
+        "set [fno] legal_entity to an existing company (Organization administration > "
+        "Organizations > Legal entities)"),
+    "fno_customer_group": Kind(
+        BLOCKER, "F&O preflight: customer groups the records carry that F&O's legal entity lacks",
+        "create them (Accounts receivable > Setup > Customer groups), or map the values to "
+        "existing groups ([sync.defaults] / [sync.value_maps])"),
+    "fno_currency": Kind(
+        BLOCKER, "F&O preflight: currencies the records carry that F&O lacks",
+        "create them (General ledger > Currencies > Currencies), or map the values "
+        "([sync.defaults] / [sync.value_maps])"),
+    "fno_language": Kind(
+        BLOCKER, "F&O preflight: languages the records carry that F&O lacks",
+        "add them (Organization administration > Setup > Languages), or map the values "
+        "([sync.defaults] / [sync.value_maps])"),
+    "fno_country": Kind(
+        BLOCKER, "F&O preflight: country codes the records carry that match no country/region "
+                 "in F&O",
+        "add the country/region (Organization administration > Global address book > "
+        "Addresses > Country/region), or set [sync] country_codes / a country value map"),
+    "fno_number_sequence": Kind(
+        BLOCKER, "F&O preflight: the customer account number sequence refuses given numbers",
+        "set the sequence Manual = Yes or allow \"To a higher number\" (Organization "
+        "administration > Number sequences; Accounts receivable parameters > Number "
+        "sequences, Customer account)"),
     "contact_parent_missing": Kind(
         WARNING, "Contacts whose company (parent account or contact) does not exist",
         "set the company to an existing account or contact, or clear it; such a contact "

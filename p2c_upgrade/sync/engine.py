@@ -2,8 +2,10 @@
 
 Per batch: read up to `batch_size` records with their state (one query), map and validate them
 in Python, skip those whose fingerprint is unchanged since they last synchronized, check keys
-against records already written, upsert the rest into the target (one transaction there), then
-record every outcome in the Sales database (one transaction here). Memory holds one batch.
+against their owners, upsert the rest into the target (one transaction there), then record every
+outcome in the Sales database (one transaction here). On PostgreSQL the writes of one batch
+run in a writer thread while the next batch is read and mapped (the server's work overlaps the
+client's); batches are counted into the summary in key order. Memory holds two batches.
 
 A kill between the two commits is safe: the rerun re-maps the record, finds the target row
 equal and records it as synchronized. Fault injection, for tests only (`p2c_upgrade.upgrade.faults`,
@@ -14,8 +16,11 @@ before the state's, `after-commit` after both.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from p2c_upgrade.config import DEFAULT_BATCH_SIZE, Config
@@ -115,21 +120,32 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
                     ts.skipped_reasons[reason] += n
         runner = _TaskRun(db, tgt, plan, tables, config, ts, show_personal_data, statistics)
         runner.sync_run_id = summary.sync_run_id
-        first = source.batch_query(plan, tables, batch_size, first=True)
-        following = source.batch_query(plan, tables, batch_size, first=False)
-        with progress.bar(total=total, desc=plan.task, unit="records") as bar:
-            after: Any = None
+        batches = source.key_batches(db, plan, tables, batch_size)
+        with progress.bar(total=total, desc=plan.task, unit="records") as bar, \
+                contextlib.closing(batches), \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="p2c-sync-write") as writer:
+            # One batch is written (target, then state) while the next is read and mapped;
+            # the task's last batch is written before the next task reads its parents' state.
+            # Not on SQLite: the reads and the state writes share the file's lock, and the
+            # reader waited in SQLite's busy handler (measured slower, 2 rounds of 2).
+            overlap = db.is_postgres
+            pending: tuple[_Batch, Future[None]] | None = None
             while True:
-                with translate_errors(db), db.engine.connect() as conn:
-                    query, params = (first, {}) if after is None else (following, {"after": after})
-                    found = conn.execute(query, params).all()
-                    if not found:
-                        break
-                    after = found[-1]._mapping[plan.template.id_column]
-                    rows = source.attach_state(conn, plan, tgt.target_id, found,
-                                               own_state=own_state)
-                changed = runner.batch(rows) or changed
-                bar.update(len(rows))
+                with translate_errors(db):
+                    found = next(batches, None)
+                    if found is not None:
+                        with db.engine.connect() as conn:
+                            rows = source.attach_state(conn, plan, tgt.target_id, found,
+                                                       own_state=own_state)
+                b = runner.prepare(rows) if found is not None else None
+                if pending is not None:
+                    pending[1].result()  # the writer's error, if any, is raised here
+                    changed = runner.account(pending[0]) or changed
+                    bar.update(pending[0].rows)
+                    pending = None
+                if b is None:
+                    break
+                pending = (b, writer.submit(runner.write, b) if overlap else _inline(runner.write, b))
         ts.seconds = time.perf_counter() - started
         progress.log(f"{plan.task}: {ts.selected:,} selected, {ts.inserted:,} inserted, "
                      f"{ts.updated:,} updated, {ts.unchanged:,} unchanged, {ts.failed:,} failed")
@@ -140,6 +156,14 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
     summary.output = tgt.finish(columns, changed)
     if getattr(tgt, "deferred", False):
         _count_rejections(tgt, summary, config.listed_failures)
+
+
+def _inline(write: Callable[[_Batch], None], b: _Batch) -> Future[None]:
+    """`write(b)` run here and now, as a finished future (its error raised here)."""
+    write(b)
+    done: Future[None] = Future()
+    done.set_result(None)
+    return done
 
 
 def _count_rejections(tgt: Target, summary: SyncSummary, limit: int) -> None:
@@ -155,6 +179,25 @@ def _count_rejections(tgt: Target, summary: SyncSummary, limit: int) -> None:
             ts.updated -= 1
         ts.add_failure({"id": r.source_id, "number": r.key, "reason": r.reason,
                         "detail": r.detail}, limit)
+
+
+_Write = tuple[Mapping[str, Any], str, Mapped]  # (row, source id, mapped record)
+
+
+@dataclass
+class _Batch:
+    """One key batch between its phases: `prepare` (reader thread), `write` (writer thread),
+    `account` (reader thread, in batch order)."""
+
+    rows: int
+    now: dt.datetime
+    unchanged: int = 0
+    writes: list[_Write] = field(default_factory=list)
+    #: state rows to record, in `state.COLUMNS` order
+    records: list[tuple[Any, ...]] = field(default_factory=list)
+    #: listed-failure entries, in the order they were found
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
 
 
 class _TaskRun:
@@ -173,30 +216,34 @@ class _TaskRun:
         self.sync_run_id: int | None = None
         self.statistics = statistics  # shared by the tasks: they fill one state table
         self.deferred = bool(getattr(tgt, "deferred", False))
-        self.now = state.now()
 
-    def batch(self, rows: Sequence[Mapping[str, Any]]) -> bool:
-        """Process one key batch; True when the target changed."""
+    def prepare(self, rows: Sequence[Mapping[str, Any]]) -> _Batch:
+        """Map and validate one key batch, drop unchanged records and key conflicts (reads
+        only: the state and target are written by `write`)."""
         t = self.plan.template
-        self.now = state.now()
-        records: list[tuple[Any, ...]] = []
-        writes: list[tuple[Mapping[str, Any], str, Mapped]] = []
+        b = _Batch(rows=len(rows), now=state.now())
+        writes = b.writes
         for row in rows:
-            self.ts.selected += 1
             sid = str(row[t.id_column])
             result = self.mapper.map(row)
             if isinstance(result, Failure):
-                self._failed(row, sid, result, records)
+                self._failed(b, row, sid, result)
             elif row["state_status"] == state.SYNCED \
                     and row["state_fingerprint"] == result.fingerprint:
-                self.ts.unchanged += 1
+                b.unchanged += 1
             else:
                 writes.append((row, sid, result))
-        changed = False
         if writes:
-            writes = self._drop_key_conflicts(writes, records)
+            b.writes = self._drop_key_conflicts(b, writes)
+        return b
+
+    def write(self, b: _Batch) -> None:
+        """Upsert the batch into the target (one transaction there), then record every
+        outcome in the Sales database (one transaction here). Runs in the writer thread,
+        overlapped with the `prepare` of the next batch; touches nothing `prepare` reads."""
+        writes = b.writes
         if writes:
-            counts, writes = self._upsert(writes, records)
+            counts, writes = self._upsert(b, writes)
             status = state.SYNCED
             if self.deferred:
                 # sent to F&O by `finish`: an update when F&O took the record before
@@ -204,25 +251,38 @@ class _TaskRun:
                 counts.updated = sum(1 for row, _, _ in writes
                                      if row["state_status"] == state.SYNCED)
                 counts.inserted, counts.unchanged = len(writes) - counts.updated, 0
-            self.ts.inserted += counts.inserted
-            self.ts.updated += counts.updated
-            self.ts.unchanged += counts.unchanged
-            changed = bool(counts.inserted or counts.updated)
+            b.counts = counts
             for row, sid, m in writes:
-                records.append(self._record(row, sid, status, key=m.key, fold=m.key_fold,
-                                            fingerprint=m.fingerprint))
+                b.records.append(self._record(b, row, sid, status, key=m.key, fold=m.key_fold,
+                                              fingerprint=m.fingerprint))
         faults.checkpoint(STEP, "before-commit")
-        if records:
+        if b.records:
             with translate_errors(self.db):
                 with self.db.engine.begin() as conn:
-                    state.write_records(conn, records)
-                self.statistics.wrote(len(records))
+                    state.write_records(conn, b.records)
+                self.statistics.wrote(len(b.records))
         faults.checkpoint(STEP, "after-commit")
-        return changed
 
-    def _upsert(self, writes: list[tuple[Mapping[str, Any], str, Mapped]],
-                records: list[tuple[Any, ...]]
-                ) -> tuple[UpsertCounts, list[tuple[Mapping[str, Any], str, Mapped]]]:
+    def account(self, b: _Batch) -> bool:
+        """Count a written batch into the task's summary, in batch order (so the listed
+        failures are the same on every run); True when the target changed."""
+        ts = self.ts
+        ts.selected += b.rows
+        ts.unchanged += b.unchanged + b.counts.unchanged
+        ts.inserted += b.counts.inserted
+        ts.updated += b.counts.updated
+        for entry in b.failures:
+            ts.add_failure(entry, self.limit)
+        return bool(b.counts.inserted or b.counts.updated)
+
+    def batch(self, rows: Sequence[Mapping[str, Any]]) -> bool:
+        """Process one key batch without overlap; True when the target changed."""
+        b = self.prepare(rows)
+        self.write(b)
+        return self.account(b)
+
+    def _upsert(self, b: _Batch, writes: list[_Write]
+                ) -> tuple[UpsertCounts, list[_Write]]:
         """Write to the target; when it refuses the batch on its rows' data, write the halves
         again until each refused record fails alone (`target_rejected`, the target's message
         as the detail) and the others are written. Returns the counts and what was written."""
@@ -233,56 +293,54 @@ class _TaskRun:
         except RowsRejected as exc:
             if len(writes) == 1:
                 row, sid, _m = writes[0]
-                self._failed(row, sid, Failure("target_rejected", exc.message), records)
+                self._failed(b, row, sid, Failure("target_rejected", exc.message))
                 return UpsertCounts(), []
         half = len(writes) // 2
-        first, done_first = self._upsert(writes[:half], records)
-        second, done_second = self._upsert(writes[half:], records)
+        first, done_first = self._upsert(b, writes[:half])
+        second, done_second = self._upsert(b, writes[half:])
         return UpsertCounts(first.inserted + second.inserted, first.updated + second.updated,
                             first.unchanged + second.unchanged), done_first + done_second
 
-    def _drop_key_conflicts(self, writes: list[tuple[Mapping[str, Any], str, Mapped]],
-                            records: list[tuple[Any, ...]]
-                            ) -> list[tuple[Mapping[str, Any], str, Mapped]]:
+    def _drop_key_conflicts(self, b: _Batch, writes: list[_Write]) -> list[_Write]:
         """A key another selected record of the entity keeps (`keys.py`: an account before a
         contact, then the oldest) is a failure: an upsert would overwrite that record in F&O."""
         folds = sorted({m.key_fold for _, _, m in writes})
         with translate_errors(self.db), self.db.engine.connect() as conn:
             owners = keys.owners(conn, self.tgt.target_id, self.plan.entity.name, folds)
-        keep: list[tuple[Mapping[str, Any], str, Mapped]] = []
+        keep: list[_Write] = []
         for row, sid, m in writes:
             owner = owners.get(m.key_fold)
             if owner is not None and owner != (self.plan.task, sid):
                 other_task, other_id = owner
-                self._failed(row, sid, Failure(
+                self._failed(b, row, sid, Failure(
                     "key_conflict", f"{self.plan.entity.key} {m.key!r} is kept by "
-                    f"{other_task} record {other_id}"), records)
+                    f"{other_task} record {other_id}"))
                 continue
             # a key the Sales SQL could not see shared (a value map on the key): first wins
             owners.setdefault(m.key_fold, (self.plan.task, sid))
             keep.append((row, sid, m))
         return keep
 
-    def _failed(self, row: Mapping[str, Any], sid: str, failure: Failure,
-                records: list[tuple[Any, ...]]) -> None:
+    def _failed(self, b: _Batch, row: Mapping[str, Any], sid: str, failure: Failure) -> None:
         t = self.plan.template
         entry: dict[str, Any] = {"id": sid, "number": text(row[t.number_column]),
                                  "reason": failure.reason, "detail": failure.detail}
         if self.show:
             entry["name"] = " ".join(v for v in (text(row[c]) for c in t.name_columns) if v)
-        self.ts.add_failure(entry, self.limit)
+        b.failures.append(entry)
         if (row["state_status"], row["state_reason"], row["state_detail"]) != \
                 (state.FAILED, failure.reason, failure.detail[:400]):
             # The key it was last written under stays: the target still holds that row.
-            records.append(self._record(row, sid, state.FAILED, key=row["state_key_value"],
-                                        fold=row["state_key_fold"], reason=failure.reason,
-                                        detail=failure.detail[:400]))
+            b.records.append(self._record(b, row, sid, state.FAILED, key=row["state_key_value"],
+                                          fold=row["state_key_fold"], reason=failure.reason,
+                                          detail=failure.detail[:400]))
 
-    def _record(self, row: Mapping[str, Any], sid: str, status: str, *, key: str | None,
+    def _record(self, b: _Batch, row: Mapping[str, Any], sid: str, status: str, *,
+                key: str | None,
                 fold: str | None, fingerprint: str | None = None, reason: str | None = None,
                 detail: str | None = None) -> tuple[Any, ...]:
         """A state row in `state.COLUMNS` order."""
         number = text(row[self.plan.template.number_column])
         return (self.tgt.target_id, self.plan.task, sid, self.plan.entity.name, status, key,
                 fold, fingerprint, reason, detail, number[:64] if number else None,
-                self.sync_run_id, self.now)
+                self.sync_run_id, b.now)

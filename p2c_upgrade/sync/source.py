@@ -7,12 +7,13 @@ bound parameters.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from p2c_upgrade.db.connection import Database
 from p2c_upgrade.db.schema import P2C_COLUMNS
 from p2c_upgrade.errors import BlockedError, P2CError
 from p2c_upgrade.sync import state
@@ -73,10 +74,11 @@ def count_selected(conn: Connection, plan: TaskPlan, tables: dict[str, sa.Table]
     return int(conn.execute(query).scalar_one())
 
 
-def batch_query(plan: TaskPlan, tables: dict[str, sa.Table], limit: int, *, first: bool
-                ) -> sa.Select[Any]:
+def batch_query(plan: TaskPlan, tables: dict[str, sa.Table], limit: int | None, *,
+                first: bool) -> sa.Select[Any]:
     """A key batch of the task's records (with the parent account's key columns): the first
     batch, or the one after the bound parameter `after` (the last key of the previous one).
+    `limit=None, first=True`: every record of the task in key order, for one streaming read.
 
     State rows are fetched separately by key (`attach_state`): a join here would let
     PostgreSQL's planner, misled by statistics taken while the state table was still empty,
@@ -98,7 +100,38 @@ def batch_query(plan: TaskPlan, tables: dict[str, sa.Table], limit: int, *, firs
     query = sa.select(*cols).select_from(joined).where(*selection(plan, src))
     if not first:
         query = query.where(key > sa.bindparam("after", type_=key.type))
-    return query.order_by(key).limit(limit)
+    query = query.order_by(key)
+    return query if limit is None else query.limit(limit)
+
+
+def key_batches(db: Database, plan: TaskPlan, tables: dict[str, sa.Table], size: int
+                ) -> Generator[Sequence[Any], None, None]:
+    """The task's records in key order, `size` at a time.
+
+    PostgreSQL: one query streamed from a server-side cursor (one read transaction, planned
+    for the whole result: a hash join and one sort, where per-batch queries each walked the
+    key index and probed the parent account row by row: 0.75 s against 9 s for 76,000 contact
+    persons). SQLite: a query per batch after the last key (a reader holding its lock for the
+    whole task would block the state writes to the same file)."""
+    t = plan.template
+    if db.is_postgres:
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")  # the whole result
+            result = conn.execution_options(stream_results=True, max_row_buffer=size).execute(
+                batch_query(plan, tables, None, first=True))
+            yield from result.partitions(size)
+        return
+    first = batch_query(plan, tables, size, first=True)
+    following = batch_query(plan, tables, size, first=False)
+    after: Any = None
+    while True:
+        with db.engine.connect() as conn:
+            query, params = (first, {}) if after is None else (following, {"after": after})
+            found = conn.execute(query, params).all()
+        if not found:
+            return
+        after = found[-1]._mapping[t.id_column]
+        yield found
 
 
 PARENT_STATE_FIELDS = {"status": "parent_status", "key_value": "parent_key",
