@@ -56,6 +56,10 @@ KINDS: dict[str, Kind] = {
     "sequence_invalid": Kind(
         BLOCKER, "Number sequences in msdynce_p2cautonumber that cannot be used",
         "correct the row: a prefix, a next number of 0 or more, a suffix length of 0 to 16"),
+    "p2c_solution_not_installed": Kind(
+        BLOCKER, "The org this copy was pulled from had no Prospect to cash solution at the pull",
+        "install the Prospect to cash solution in the org, then `pull` again; `push` refuses "
+        "until then"),
     "number_too_long": Kind(
         BLOCKER, f"Sequences that would hand out numbers longer than {MAX_NUMBER_LENGTH} "
         "characters", "shorten the prefix or the suffix length in msdynce_p2cautonumber"),
