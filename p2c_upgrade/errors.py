@@ -10,6 +10,8 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_BLOCKED = 3
 EXIT_LOCKED = 4
+#: Ctrl-C: the shell's convention (128 + SIGINT); the run is recorded `interrupted`
+EXIT_INTERRUPTED = 130
 
 
 class P2CError(Exception):

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from p2c_upgrade import interrupt
 from p2c_upgrade.db.connection import (
     DEFAULT_LOCK_TIMEOUT_S,
     ENV_URL,
@@ -23,7 +24,7 @@ from p2c_upgrade.db.connection import (
     mask_secrets,
     open_database,
 )
-from p2c_upgrade.errors import EXIT_FAILURE, EXIT_OK, P2CError
+from p2c_upgrade.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, P2CError
 
 DEBUG_FLAG = "--debug"
 
@@ -79,12 +80,18 @@ def common(func: Callable[..., int | None]) -> Callable[..., None]:
     def wrapper(ctx: click.Context, **kwargs: Any) -> None:
         settings = merge_settings(ctx, kwargs)
         try:
-            code = func(settings, **kwargs)
+            with interrupt.handling_ctrl_c():
+                try:
+                    code = func(settings, **kwargs)
+                except BaseException as exc:
+                    # An error raised after Ctrl-C is the interruption, not a failure.
+                    if isinstance(exc, Exception) and interrupt.requested():
+                        raise KeyboardInterrupt from exc
+                    raise
+        except KeyboardInterrupt as exc:
+            _fail(settings, exc, interrupt.MESSAGE, EXIT_INTERRUPTED)
         except P2CError as exc:
             _fail(settings, exc, exc.message, exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted; run the same command again to resume", err=True)
-            ctx.exit(EXIT_FAILURE)
         except Exception as exc:  # noqa: BLE001 - the boundary: one line, no traceback
             _fail(settings, exc, f"unexpected failure: {type(exc).__name__}: {exc}", EXIT_FAILURE)
         ctx.exit(code or EXIT_OK)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from p2c_upgrade import interrupt
 from p2c_upgrade.db.connection import Database, describe_db_error, translate_errors
 from p2c_upgrade.db.lock import UpgradeLock
 from p2c_upgrade.db.privileges import require_privileges
@@ -105,8 +106,9 @@ def run_steps(db: Database, steps: list[Step], options: RunOptions, command: str
         except BaseException as exc:
             message = exc.message if isinstance(exc, P2CError) else describe_db_error(exc, db)
             outcome_name = "blocked" if isinstance(exc, BlockedError) else "failed"
-            if isinstance(exc, KeyboardInterrupt):
-                outcome_name, message = "interrupted", "interrupted by the user"
+            if interrupt.is_interruption(exc):
+                outcome_name, message = "interrupted", "interrupted by the user (Ctrl-C)"
+                db.rollback_abandoned(exc)
             if conn.in_transaction():
                 conn.rollback()
             with conn.begin():
@@ -169,10 +171,14 @@ def _execute(db: Database, conn: Connection, run_id: int, step: Step, options: R
         with conn.begin():
             step.end(ctx)
     except BaseException as exc:
+        if interrupt.is_interruption(exc):
+            db.rollback_abandoned(exc)
         if conn.in_transaction():
             conn.rollback()
         message = exc.message if isinstance(exc, P2CError) else describe_db_error(exc, db)
         state = "blocked" if isinstance(exc, BlockedError) else "failed"
+        if interrupt.is_interruption(exc):
+            state, message = "interrupted", "interrupted by the user (Ctrl-C)"
         with translate_errors(db), conn.begin():
             ledger.finish_step(conn, run_id, name, state, error=db.mask(message))
         raise

@@ -43,6 +43,8 @@ def status_document(db: Database) -> dict[str, Any]:
     if sync is not None:
         sync = {k: sync.get(k) for k in ("sync_run_id", "status", "exit_code", "target",
                                          "started_at", "finished_at")}
+        if sync["status"] == "running" and lock_holder is None:
+            sync["status"] = "interrupted"
     return {"version": STATUS_VERSION, "database": db.safe_url, "schema": db.schema,
             "lock": {"held": lock_holder is not None, "holder": lock_holder},
             "last_run": last, "steps": steps, "last_sync": sync}
