@@ -66,8 +66,11 @@ def run(settings: Settings, steps: tuple[str, ...], batch_size: int, target: str
     if report.sync_summary is not None:
         emit(report.sync_summary.to_text())
     for reason in report.blocked:
-        emit(f"BLOCKED: {reason}")
-    return EXIT_BLOCKED if report.sync_failed else EXIT_OK
+        if reason != report.refused:
+            emit(f"BLOCKED: {reason}")
+    if report.refused:
+        click.echo(f"error: {report.refused}", err=True)
+    return EXIT_BLOCKED if report.sync_failed or report.refused else EXIT_OK
 
 
 @main.command()

@@ -59,6 +59,8 @@ class RunReport:
     outcomes: list[StepOutcome]
     blocked: list[str]
     sync_summary: Any = None
+    #: a step refused because of the data (BlockedError): the run stopped there
+    refused: str | None = None
 
     @property
     def rows_changed(self) -> int:
@@ -76,7 +78,8 @@ def missing_p2c_columns(conn: Connection) -> list[str]:
 
 
 def run_upgrade(db: Database, options: RunOptions) -> RunReport:
-    """Apply the selected steps; raises BlockedError when the sync is blocked by the data."""
+    """Apply the selected steps; a step the data blocks (the sync while duplicates exist or
+    the upgrade is unfinished) ends the run early with `report.refused` set."""
     return run_steps(db, select_steps(options.steps), options, "run")
 
 
@@ -103,6 +106,8 @@ def run_steps(db: Database, steps: list[Step], options: RunOptions, command: str
         try:
             for step in steps:
                 report.outcomes.append(_execute(db, conn, run_id, step, options, report))
+                if report.refused:
+                    break
         except BaseException as exc:
             message = exc.message if isinstance(exc, P2CError) else describe_db_error(exc, db)
             outcome_name = "blocked" if isinstance(exc, BlockedError) else "failed"
@@ -181,7 +186,11 @@ def _execute(db: Database, conn: Connection, run_id: int, step: Step, options: R
             state, message = "interrupted", "interrupted by the user (Ctrl-C)"
         with translate_errors(db), conn.begin():
             ledger.finish_step(conn, run_id, name, state, error=db.mask(message))
-        raise
+        if not isinstance(exc, BlockedError) or interrupt.is_interruption(exc):
+            raise
+        report.refused = db.mask(message)
+        report.blocked.append(report.refused)
+        return StepOutcome(name, state, rows, batches, time.monotonic() - started, report.refused)
     state = "blocked" if blocked else "done"
     if name == "initial-sync" and detail and detail.startswith("skipped"):
         state = "skipped"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from p2c_upgrade.db.connection import Database, translate_errors
 from p2c_upgrade.db.lock import holder
 from p2c_upgrade.db.schema import check_sales_schema
@@ -52,16 +54,33 @@ def status_document(db: Database) -> dict[str, Any]:
 
 def verify_checks(db: Database) -> list[dict[str, Any]]:
     """Each step's post-conditions: one entry per step with ok and the failures."""
-    checks: list[dict[str, Any]] = []
     with translate_errors(db), db.engine.connect() as conn:
         check_sales_schema(conn)
-        missing = missing_p2c_columns(conn)
-        for step in all_steps():
-            if step.name == "initial-sync":
-                continue
-            if missing and step.name != "prepare" and step.needs_p2c_columns:
-                problems = ["not prepared: missing " + ", ".join(missing)]
-            else:
-                problems = step.verify(conn, db)
-            checks.append({"check": step.name, "ok": not problems, "failures": problems})
+        return _checks(conn, db, [n for n in STEP_NAMES if n != "initial-sync"])
+
+
+#: The steps that change Sales data; the sync waits until none has work left.
+UPGRADE_STEPS = ("prepare", "account-numbers", "contact-numbers", "active-customers",
+                 "company-is-account")
+
+
+def unfinished_steps(conn: Connection, db: Database) -> list[tuple[str, list[str]]]:
+    """The upgrade steps with work left, judged on the data itself (their `verify`
+    post-conditions, not the ledger: records created since the run count too), with what is
+    left: [(step, [problem, ...])]. Read-only; each check is one aggregate query."""
+    return [(c["check"], c["failures"]) for c in _checks(conn, db, UPGRADE_STEPS) if not c["ok"]]
+
+
+def _checks(conn: Connection, db: Database, names: list[str] | tuple[str, ...]
+            ) -> list[dict[str, Any]]:
+    checks: list[dict[str, Any]] = []
+    missing = missing_p2c_columns(conn)
+    for step in all_steps():
+        if step.name not in names:
+            continue
+        if missing and step.name != "prepare" and step.needs_p2c_columns:
+            problems = ["not prepared: missing " + ", ".join(missing)]
+        else:
+            problems = step.verify(conn, db)
+        checks.append({"check": step.name, "ok": not problems, "failures": problems})
     return checks
