@@ -44,20 +44,26 @@ def main(ctx: click.Context, **kwargs: Any) -> None:
 @click.option("--no-journal", "journal", flag_value=False, default=True,
               help="Do not record old values in p2c_journal (no undo; for measurements).")
 @click.option("--show-personal-data", is_flag=True, help="Show names in sync errors.")
+@click.option("--plan", "plan_file", metavar="FILE",
+              help="The approved plan (plan --format json): refuse if the data or the settings "
+                   "changed since it was made (settings exit 2, data exit 3).")
 @common
 def run(settings: Settings, steps: tuple[str, ...], batch_size: int, target: str | None,
-        journal: bool, show_personal_data: bool) -> int:
+        journal: bool, show_personal_data: bool, plan_file: str | None) -> int:
     """Apply the pending steps in order; resumes where a stopped run left off."""
+    from p2c_upgrade.upgrade.fingerprint import check_approved
     from p2c_upgrade.upgrade.runner import RunOptions, run_upgrade
 
     config = config_of(settings)
+    approved = check_approved(open_db(settings, read_only=True), config, plan_file) \
+        if plan_file else None
     db = open_db(settings, bulk=True)
     target = target or getattr(config, "sync_target", None)
     progress = Progress(enabled=settings.progress)
     report = run_upgrade(db, RunOptions(
         steps=list(steps) or None, batch_size=batch_size, journal=journal,
         salt=getattr(config, "numbers_salt", "") or "", target=target, config=config,
-        show_personal_data=show_personal_data, progress=progress,
+        show_personal_data=show_personal_data, progress=progress, approved_plan=approved,
     ))
     rows = [[o.step, o.state, f"{o.rows_changed:,}", o.batches, f"{o.seconds:.1f}", o.detail or ""]
             for o in report.outcomes]
@@ -131,7 +137,7 @@ def duplicates(settings: Settings, renumber: bool, batch_size: int, fmt: str) ->
         config = config_of(settings)
         db = open_db(settings, bulk=True)
         report = renumber_duplicates(db, RunOptions(
-            batch_size=batch_size, salt=getattr(config, "numbers_salt", "") or "",
+            batch_size=batch_size, config=config, salt=getattr(config, "numbers_salt", "") or "",
             progress=Progress(enabled=settings.progress)))
         emit(f"renumbered {report.rows_changed:,} accounts (run {report.run_id}, journaled); "
              "the oldest record of each group kept its number")

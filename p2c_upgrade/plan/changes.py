@@ -77,10 +77,16 @@ def _stream(conn: Connection, sql: str, params: dict[str, object] | None = None
         yield row[0], row[1], row[2]
 
 
+#: the first row after the header: the plan's fingerprint, not a change
+FINGERPRINT_ROW = ("plan", "p2c_plan", "fingerprint", "value")
+
+
 def write_csv(plan: Plan, out: TextIO) -> None:
     """RFC 4180 with every value quoted, so an empty unquoted field is NULL and `""` is the
-    empty string (`run` keeps blank account numbers apart from NULL ones)."""
+    empty string (`run` keeps blank account numbers apart from NULL ones). The first row is
+    the plan's fingerprint (`FINGERPRINT_ROW`, new_value the fingerprint), then the changes."""
     out.write(_line(HEADER))
+    out.write(_line((*FINGERPRINT_ROW, None, str(plan.fingerprint.get("value", "")))))
     for row in change_rows(plan):
         out.write(_line(row))
 

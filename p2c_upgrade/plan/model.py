@@ -134,6 +134,8 @@ class Plan:
     sync_tasks: list[SyncTask] = field(default_factory=list)
     unsynced: list[Unsynced] = field(default_factory=list)
     row_limit: int = 500_000
+    #: what determines run's result (`p2c_upgrade.upgrade.fingerprint`); `run --plan` compares
+    fingerprint: dict[str, Any] = field(default_factory=dict)
 
     @property
     def blockers(self) -> list[Finding]:
@@ -202,6 +204,7 @@ class Plan:
                            for g in self.duplicates],
             },
             "findings": [_finding(f, self.show_personal_data) for f in self.findings],
+            "fingerprint": self.fingerprint,
             "sync": {
                 "row_limit": self.row_limit,
                 "tasks": [asdict(t) for t in self.sync_tasks],

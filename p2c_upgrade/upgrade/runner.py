@@ -19,7 +19,7 @@ from p2c_upgrade.db.privileges import require_privileges
 from p2c_upgrade.db.schema import P2C_COLUMNS, check_sales_schema, existing_columns
 from p2c_upgrade.errors import BlockedError, P2CError
 from p2c_upgrade.progress import NullProgress, Progress
-from p2c_upgrade.upgrade import faults, ledger
+from p2c_upgrade.upgrade import faults, fingerprint, ledger
 from p2c_upgrade.upgrade.numbers import ACCOUNT_RENUMBER
 from p2c_upgrade.upgrade.registry import select_steps
 from p2c_upgrade.upgrade.steps.base import Step, StepContext
@@ -41,6 +41,8 @@ class RunOptions:
     config: Any = None
     show_personal_data: bool = False
     progress: Progress = field(default_factory=NullProgress)
+    #: the fingerprint value of the approved plan the run was checked against (`run --plan`)
+    approved_plan: str | None = None
 
 
 @dataclass
@@ -98,9 +100,14 @@ def run_steps(db: Database, steps: list[Step], options: RunOptions, command: str
         with conn.begin():
             check_sales_schema(conn)
             ledger.ensure_tables(conn)
+            if any(s.name in fingerprint.NUMBERING_STEPS for s in steps):
+                fingerprint.check_salt(conn, options.salt)
             run_id = ledger.start_run(conn, command, {
                 "steps": [s.name for s in steps], "batch_size": options.batch_size,
                 "journal": options.journal, "target": db.mask(options.target or "") or None,
+                "fingerprint": {"salt": fingerprint.salt_hash(options.salt),
+                                "configuration": fingerprint.config_hash(options.config),
+                                "plan": options.approved_plan},
             })
         report = RunReport(run_id, [], [])
         try:
