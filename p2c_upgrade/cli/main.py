@@ -94,6 +94,13 @@ def status(settings: Settings, fmt: str) -> int:
              s["started_at"] or "", s["finished_at"] or "", s["error"] or s["detail"] or ""]
             for s in doc["steps"]]
     emit(table(rows, ["step", "state", "rows changed", "run", "started", "finished", "detail / error"]))
+    sync = doc.get("last_sync")
+    if sync:
+        emit(f"last sync: {sync['sync_run_id']} to {sync['target']}: {sync['status']}, started "
+             f"{sync['started_at']}, finished {sync['finished_at'] or '-'}")
+    else:
+        emit("last sync: none yet")
+    emit("past runs: `p2c-upgrade runs` (the ids `undo --run ID` takes)")
     if doc["lock"]["held"]:
         emit(f"a run is in progress: {doc['lock']['holder']}")
     return EXIT_OK

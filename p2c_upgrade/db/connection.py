@@ -68,6 +68,12 @@ class Database:
         return self.url.render_as_string(hide_password=True)
 
     @property
+    def label(self) -> str:
+        """The database as the user named it, password masked (not the read-only URI SQLite
+        is opened with)."""
+        return f"sqlite:///{self.path}" if self.path is not None else self.safe_url
+
+    @property
     def sqlite_path(self) -> Path | None:
         return self.path
 

@@ -215,8 +215,7 @@ class Plan:
 
 def database_label(db: Database) -> str:
     """The database as the user named it (not the read-only URI SQLite is opened with)."""
-    path = db.sqlite_path
-    return f"sqlite:///{path}" if path is not None else db.safe_url
+    return db.label
 
 
 def _member(m: Member, names: bool) -> dict[str, Any]:

@@ -10,10 +10,12 @@ from sqlalchemy.engine import Connection
 from p2c_upgrade.db.connection import Database, translate_errors
 from p2c_upgrade.db.lock import holder
 from p2c_upgrade.db.schema import check_sales_schema
+from p2c_upgrade.render import iso_utc
 from p2c_upgrade.sync.state import last_run as sync_last_run
 from p2c_upgrade.upgrade import ledger
 from p2c_upgrade.upgrade.registry import STEP_NAMES, all_steps
 from p2c_upgrade.upgrade.runner import missing_p2c_columns
+from p2c_upgrade.upgrade.truth import apply_current_truth
 
 STATUS_VERSION = 1
 
@@ -47,7 +49,11 @@ def status_document(db: Database) -> dict[str, Any]:
                                          "started_at", "finished_at")}
         if sync["status"] == "running" and lock_holder is None:
             sync["status"] = "interrupted"
-    return {"version": STATUS_VERSION, "database": db.safe_url, "schema": db.schema,
+        sync["started_at"], sync["finished_at"] = (iso_utc(sync["started_at"]),
+                                                   iso_utc(sync["finished_at"]))
+    with translate_errors(db), db.engine.connect() as conn:
+        apply_current_truth(conn, steps, sync)
+    return {"version": STATUS_VERSION, "database": db.label, "schema": db.schema,
             "lock": {"held": lock_holder is not None, "holder": lock_holder},
             "last_run": last, "steps": steps, "last_sync": sync}
 
