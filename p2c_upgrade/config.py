@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from p2c_upgrade.errors import UsageError
+from p2c_upgrade.errors import MAX_INTEGER, MAX_SYNC_BATCH, UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -108,7 +108,8 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
                  "package_max_rows", "defaults", "tasks", "value_maps"}, "sync.", fail)
     target = _str(sync, "target", "sync.", fail, None)
     cfg.sync_target = target.strip() if target and target.strip() else None
-    cfg.sync_batch_size = _int(sync, "batch_size", "sync.", fail, cfg.sync_batch_size, 1)
+    cfg.sync_batch_size = _int(sync, "batch_size", "sync.", fail, cfg.sync_batch_size, 1,
+                               MAX_SYNC_BATCH)
     cfg.listed_failures = _int(sync, "listed_failures", "sync.", fail, cfg.listed_failures, 0)
     cfg.package_max_rows = _int(sync, "package_max_rows", "sync.", fail, cfg.package_max_rows, 1)
     cfg.organization_id = _str(sync, "organization_id", "sync.", fail, None)
@@ -244,11 +245,11 @@ def _str(table: dict[str, Any], key: str, prefix: str, fail: Any, default: str |
     return value
 
 
-def _int(table: dict[str, Any], key: str, prefix: str, fail: Any, default: int, minimum: int
-         ) -> int:
+def _int(table: dict[str, Any], key: str, prefix: str, fail: Any, default: int, minimum: int,
+         maximum: int = MAX_INTEGER) -> int:
     if key not in table:
         return default
     value = table[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise fail(f"{prefix + key!r} must be a whole number of at least {minimum}")
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise fail(f"{prefix + key!r} must be a whole number from {minimum} to {maximum:,}")
     return value

@@ -13,6 +13,12 @@ EXIT_LOCKED = 4
 #: Ctrl-C: the shell's convention (128 + SIGINT); the run is recorded `interrupted`
 EXIT_INTERRUPTED = 130
 
+#: the largest value an id or count the tool binds may take: a 32-bit INTEGER column (the
+#: ledger's ids, PostgreSQL's `integer`); larger values given by the user are usage errors
+MAX_INTEGER = 2**31 - 1
+#: the largest batch the sync accepts (`--batch-size`, `[sync] batch_size`)
+MAX_SYNC_BATCH = 1_000_000
+
 
 class P2CError(Exception):
     """A failure the user can act on: one line of text and the exit code it maps to."""

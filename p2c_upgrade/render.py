@@ -10,9 +10,19 @@ from typing import Any
 
 from tabulate import tabulate
 
+from p2c_upgrade.redact import printable
+
 
 def table(rows: list[list[Any]] | list[tuple[Any, ...]], headers: list[str]) -> str:
-    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    """A terminal table; every value shown with its control characters escaped."""
+    return tabulate(printable_rows(rows), headers=headers, tablefmt="simple",
+                    disable_numparse=True)
+
+
+def printable_rows(rows: list[list[Any]] | list[tuple[Any, ...]]) -> list[list[Any]]:
+    """Rows for a terminal: text values with their control characters escaped (`printable`),
+    numbers and None as they are."""
+    return [[printable(v) if isinstance(v, str) else v for v in row] for row in rows]
 
 
 def to_json(document: Any) -> str:

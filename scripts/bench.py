@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tabulate import tabulate
+
 from p2c_upgrade.db import sqlfiles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -472,7 +474,7 @@ class Bench:
         self.log(f"{self.dialect}, {accounts:,} accounts: generating the template")
         url = self.store.template_url()
         gen = run_checked(
-            [sys.executable, "-m", "p2c_upgrade.demo.generator", "--db", url,
+            [sys.executable, "-m", "p2c_upgrade", "generate", "--no-progress", "--db", url,
              "--accounts", str(accounts), "--seed", str(self.args.seed)], "the generator")
         self.log(last_line(gen.stdout))
         self.store.finish_template()
@@ -888,6 +890,29 @@ def _rate(r: dict[str, Any]) -> str:
     return f"{r['rows_per_second']:,}"
 
 
+HEADER = ["contender", "step", "seconds", "rows", "rows/s", "peak RSS MB", "x baseline", "note"]
+ALIGN = ("left", "left", "right", "right", "right", "right", "right", "left")
+
+
+def _table_rows(scale: dict[str, Any], *, markdown: bool) -> list[list[str]]:
+    """One scale's results, a row per contender and step (the contender named on its total)."""
+    rows = []
+    for r in scale["table"]:
+        total = r["step"] == "(total)"
+        contender = (f"**{r['contender']}**" if markdown else r["contender"]) if total else ""
+        rows.append([
+            contender,
+            "total" if total else r["step"],
+            _secs(r),
+            "" if r["rows"] is None else f"{r['rows']:,}",
+            _rate(r),
+            "" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
+            "" if r["ratio"] is None else f"{r['ratio']:.2f}x",
+            r["note"].replace("|", "/") if markdown else r["note"],
+        ])
+    return rows
+
+
 def render_text(doc: dict[str, Any]) -> str:
     out = [f"p2c-upgrade benchmark, {doc['date']} (code {doc.get('code', 'unknown')}) on "
            f"{doc['machine']['summary']}"]
@@ -896,28 +921,8 @@ def render_text(doc: dict[str, Any]) -> str:
         out.append(f"{doc['database']} at {scale['accounts']:,} accounts "
                    f"({6 * scale['accounts']:,} Sales rows; generated in "
                    f"{scale['generate_seconds']:.1f} s), median of {doc['repeat']}")
-        header = ["contender", "step", "seconds", "rows", "rows/s", "peak RSS MB", "x baseline",
-                  "note"]
-        lines = [header]
-        for r in scale["table"]:
-            lines.append([
-                r["contender"] if r["step"] == "(total)" else "",
-                r["step"] if r["step"] != "(total)" else "total",
-                _secs(r),
-                "" if r["rows"] is None else f"{r['rows']:,}",
-                _rate(r),
-                "" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
-                "" if r["ratio"] is None else f"{r['ratio']:.2f}x",
-                r["note"],
-            ])
-        widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
-        right = {2, 3, 4, 5, 6}
-        for k, line in enumerate(lines):
-            cells = [str(c).rjust(widths[i]) if i in right else str(c).ljust(widths[i])
-                     for i, c in enumerate(line)]
-            out.append("  ".join(cells).rstrip())
-            if k == 0:
-                out.append("  ".join("-" * w for w in widths))
+        out.append(tabulate(_table_rows(scale, markdown=False), HEADER, tablefmt="simple",
+                            colalign=ALIGN, disable_numparse=True))
         if any(r.get("coarse") for r in scale["table"]):
             out.append(COARSE_LEGEND)
     out.append("")
@@ -940,28 +945,13 @@ def render_markdown(doc: dict[str, Any]) -> str:
         out.append(f"**{scale['accounts']:,} accounts** ({6 * scale['accounts']:,} Sales rows, "
                    f"generated in {scale['generate_seconds']:.1f} s), median of {doc['repeat']}:")
         out.append("")
-        out.append("| contender | step | seconds | rows | rows/s | peak RSS MB | x baseline | note |")
-        out.append("|---|---|--:|--:|--:|--:|--:|---|")
-        for r in scale["table"]:
-            total = r["step"] == "(total)"
-            cells = [
-                f"**{r['contender']}**" if total else "",
-                "total" if total else r["step"],
-                _secs(r),
-                "" if r["rows"] is None else f"{r['rows']:,}",
-                _rate(r),
-                "" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
-                "" if r["ratio"] is None else f"{r['ratio']:.2f}x",
-                r["note"].replace("|", "/"),
-            ]
-            out.append("| " + " | ".join(cells) + " |")
+        out.append(tabulate(_table_rows(scale, markdown=True), HEADER, tablefmt="github",
+                            colalign=ALIGN, disable_numparse=True))
         out.append("")
         if any(r.get("coarse") for r in scale["table"]):
             out.append(COARSE_LEGEND.strip() + "\n")
-    out.append("| goal | status | value | detail |")
-    out.append("|---|---|---|---|")
-    for g in doc["goals"]:
-        out.append(f"| {g['goal']} | {g['status']} | {g['value']} | {g['detail']} |")
+    out.append(tabulate([[g["goal"], g["status"], g["value"], g["detail"]] for g in doc["goals"]],
+                        ["goal", "status", "value", "detail"], tablefmt="github", disable_numparse=True))
     return "\n".join(out) + "\n"
 
 

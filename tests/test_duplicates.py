@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from click.testing import CliRunner
 
 from p2c_upgrade.cli import main
-from p2c_upgrade.rules.keys import fold
+from p2c_upgrade.rules.keys import dataverse_key as fold
 
 from conftest import SalesDb
 from helpers import execute, query

@@ -5,7 +5,7 @@ never disturbed, and check the invariants (no number handed out twice, each sequ
 number it handed out, the journal agreeing with the tables). Small data (200 accounts, batches of
 40; SQLite files on /dev/shm where it exists, as a kill does not care about fsync) and few
 hypothesis examples keep the whole module to about a minute on both databases.
-The cases and the faults injected per suite run are listed in the README (section Reliability).
+The cases and the faults injected per suite run are listed in docs/reliability.md (section Fault injection).
 """
 
 from __future__ import annotations

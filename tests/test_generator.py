@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from p2c_upgrade.cli import main as cli_main
 from p2c_upgrade.db.connection import open_database
 from p2c_upgrade.db.schema import DOCUMENT_TABLES, sales_metadata
 from p2c_upgrade.demo.generator import (
@@ -18,11 +20,11 @@ from p2c_upgrade.demo.generator import (
     SalesData,
     collision_groups,
     generate,
-    main,
     planted_collisions,
 )
 from p2c_upgrade.errors import P2CError
-from p2c_upgrade.rules.keys import collision_kind, fold, is_blank
+from p2c_upgrade.rules.keys import collision_kind, is_blank
+from p2c_upgrade.rules.keys import dataverse_key as fold
 
 from conftest import PG_URL, SalesDb, require_pg
 
@@ -209,13 +211,36 @@ def test_refuses_a_loaded_database(loaded: SalesDb) -> None:
         db.dispose()
 
 
-def test_creates_missing_tables_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_creates_missing_tables_and_cli(tmp_path: Path) -> None:
+    """`p2c-upgrade generate`: a documented command (the benchmark's loader too)."""
     path = tmp_path / "new.db"
-    assert main(["--db", f"sqlite:///{path}", "--accounts", "25", "--seed", "7"]) == 0
-    out = capsys.readouterr().out
-    assert re.match(r"generated 151 rows \(25 account, 50 contact, .*\) in [0-9.]+ s", out)
-    assert main(["--db", f"sqlite:///{path}", "--accounts", "25"]) == 1
-    assert "already holds rows" in capsys.readouterr().err
+    args = ["generate", "--db", f"sqlite:///{path}", "--accounts", "25", "--no-progress"]
+    first = CliRunner().invoke(cli_main, [*args, "--seed", "7"])
+    assert first.exit_code == 0, first.output
+    assert re.match(r"generated 151 rows \(25 account, 50 contact, .*\) in [0-9.]+ s", first.stdout)
+    again = CliRunner().invoke(cli_main, args)
+    assert again.exit_code == 1
+    assert "already holds rows" in again.stderr
+    assert "generate" in CliRunner().invoke(cli_main, ["--help"]).stdout
+
+
+@pytest.mark.postgres
+def test_generate_creates_the_postgresql_schema() -> None:
+    require_pg()
+    schema = f"p2c_gen_{uuid.uuid4().hex[:8]}"
+    try:
+        result = CliRunner().invoke(cli_main, ["generate", "--db", PG_URL, "--schema", schema,
+                                               "--accounts", "10", "--no-progress"])
+        assert result.exit_code == 0, result.output
+        engine = sa.create_engine(PG_URL, connect_args={"options": f"-c search_path={schema}"})
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM account")).scalar() == 10
+        engine.dispose()
+    finally:
+        admin = sa.create_engine(PG_URL)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
 
 
 # --- the reference DDL agrees with sales_metadata() ------------------------------------------

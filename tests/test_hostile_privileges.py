@@ -1,6 +1,6 @@
 """A read-only or under-privileged user: one line naming what is missing, before any write.
 
-Also checks that the grants the README (section Reliability) lists for `run` and `undo` are enough.
+Also checks that the grants docs/privileges.md lists for `run` and `undo` are enough.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def refused(args: list[str], *needles: str) -> str:
 
 
 READ_ONLY = ["GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}"]
-#: what the README (section Reliability) lists for `run` once the owner has run `prepare`
+#: what docs/privileges.md lists for `run` once the owner has run `prepare`
 RUN_GRANTS = [
     "GRANT SELECT, UPDATE ON {schema}.account, {schema}.contact, {schema}.organization TO {role}",
     "GRANT SELECT ON {schema}.quote, {schema}.salesorder, {schema}.invoice TO {role}",

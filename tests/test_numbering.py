@@ -7,7 +7,8 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from p2c_upgrade.rules.keys import collision_kind, fold, is_blank
+from p2c_upgrade.rules.keys import collision_kind, is_blank
+from p2c_upgrade.rules.keys import dataverse_key as fold
 from p2c_upgrade.rules.number_format import ALPHABET, assign, format_number, number_too_long, pad, seqpart, suffix_for
 
 NUMBER = re.compile(r"^[A-Z]{3}-\d{5,}-[A-Z0-9]{6}$")

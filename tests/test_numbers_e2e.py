@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from p2c_upgrade.cli import main
-from p2c_upgrade.rules.keys import fold
+from p2c_upgrade.rules.keys import dataverse_key as fold
 from p2c_upgrade.rules.number_format import format_number, suffix_for
 
 from conftest import SalesDb

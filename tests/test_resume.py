@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from p2c_upgrade.cli import main
 from p2c_upgrade.demo.generator import generate
-from p2c_upgrade.rules.keys import fold
+from p2c_upgrade.rules.keys import dataverse_key as fold
 from p2c_upgrade.rules.number_format import seqpart
 
 from conftest import SalesDb

@@ -13,7 +13,7 @@ import click
 
 from p2c_upgrade import __version__
 from p2c_upgrade.cli.options import Settings, common, config_of, merge_settings, open_db, shared_options
-from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK
+from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK, MAX_INTEGER
 from p2c_upgrade.progress import Progress
 from p2c_upgrade.render import emit, table, to_json
 from p2c_upgrade.upgrade.registry import STEP_NAMES
@@ -86,7 +86,14 @@ def status(settings: Settings, fmt: str) -> int:
     """Each step's state, rows changed, times and last error."""
     from p2c_upgrade.upgrade.status import status_document
 
-    doc = status_document(open_db(settings, read_only=True))
+    db = open_db(settings, read_only=True)
+    doc = status_document(db)
+    from p2c_upgrade.dataverse.report import live_status
+
+    with db.engine.connect() as conn:
+        live = live_status(conn)
+    if live is not None:
+        doc["live"] = live
     if fmt == "json":
         emit(to_json(doc))
         return EXIT_OK
@@ -103,15 +110,31 @@ def status(settings: Settings, fmt: str) -> int:
     emit("past runs: `p2c-upgrade runs` (the ids `undo --run ID` takes)")
     if doc["lock"]["held"]:
         emit(f"a run is in progress: {doc['lock']['holder']}")
+    if live is not None:
+        emit(table([[p["table"], p["state"], f"{p['records']:,}", p["finished_at"] or ""] for p in live["pull"]],
+                   ["pulled table", "state", "records", "when"]))
+        emit("push: " + ", ".join(f"{v:,} {k}" for k, v in live["push"].items()) + f" (org {live['org']})")
     return EXIT_OK
 
 
 @main.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--remote", is_flag=True, help="Check in the org the working copy was pulled from (reads only).")
+@click.option("--target", metavar="fno:URL", help="Reconcile the sync with a live F&O environment.")
 @common
-def verify(settings: Settings, fmt: str, remote: bool) -> int:
-    """Check the upgrade's post-conditions; exit 3 when one fails."""
+def verify(settings: Settings, fmt: str, remote: bool, target: str | None) -> int:
+    """Check the upgrade's post-conditions; exit 3 when one fails.
+
+    With --remote: in the org the working copy was pulled from (reads only). With --target
+    fno:https://HOST: reconcile the records the sync recorded as synchronized with what F&O
+    holds (keys and counts, per entity); exit 3 on any difference.
+    """
+    if remote and target:
+        from p2c_upgrade.errors import UsageError
+
+        raise UsageError("give --remote or --target, not both")
+    if target:
+        return _verify_fno(settings, fmt, target)
     from p2c_upgrade.upgrade.status import verify_checks
 
     if remote:
@@ -130,13 +153,34 @@ def verify(settings: Settings, fmt: str, remote: bool) -> int:
     return EXIT_BLOCKED if failed else EXIT_OK
 
 
+def _verify_fno(settings: Settings, fmt: str, target: str) -> int:
+    from p2c_upgrade.errors import UsageError
+    from p2c_upgrade.fno import reconcile
+    from p2c_upgrade.sync.targets.fno import connect
+
+    if not target.startswith("fno:"):
+        raise UsageError(f"verify --target reconciles a live F&O: give fno:https://HOST, not {target!r}")
+    config = config_of(settings)
+    client, target_id = connect(target[len("fno:"):], config.fno,
+                                lambda m: click.echo(m, err=True))
+    doc = reconcile.reconcile(open_db(settings, read_only=True), client, target_id,
+                              config.fno.legal_entity)
+    if fmt == "json":
+        emit(to_json(doc))
+    else:
+        emit(table(reconcile.rows(doc), reconcile.HEADERS))
+        emit("F&O holds every synchronized record" if doc["ok"]
+             else "differences between the sync's records and F&O")
+    return EXIT_OK if doc["ok"] else EXIT_BLOCKED
+
+
 @main.command()
 @click.option("--renumber", is_flag=True, help="Keep the oldest record's number in each group; renumber the others.")
 @click.option("--batch-size", type=click.IntRange(1, 10_000_000), default=DEFAULT_BATCH_SIZE, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @common
 def duplicates(settings: Settings, renumber: bool, batch_size: int, fmt: str) -> int:
-    """List account numbers that collide as F&O compares them; exit 3 when any do."""
+    """List account numbers that collide as keys (case, accents, trailing blanks ignored); exit 3 when any do."""
     from p2c_upgrade.upgrade.duplicates import collision_groups
     from p2c_upgrade.upgrade.runner import RunOptions, renumber_duplicates
 
@@ -185,16 +229,21 @@ def demo(settings: Settings, directory: str, accounts: int) -> int:
               default="table", show_default=True)
 @click.option("--output", metavar="FILE", help="Write the report to FILE instead of stdout.")
 @click.option("--show-personal-data", is_flag=True, help="Show names in examples.")
+@click.option("--target", metavar="fno:URL", help="Also run the F&O preflight against this environment (reads only).")
 @common
-def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: bool) -> int:
+def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: bool,
+         target: str | None) -> int:
     """The dry-run report: what every pending step would change; writes nothing.
 
     Exit 0 when nothing blocks the upgrade, 3 when a blocker exists (listed first).
     """
+    from p2c_upgrade.db.files import refuse_database_file
     from p2c_upgrade.plan import build_plan, write_report
 
     config = config_of(settings)
     db = open_db(settings, read_only=True)
+    if output and output != "-":
+        refuse_database_file(db, output)
     report = build_plan(db, config, show_personal_data=show_personal_data)
     if output and output != "-":
         with open(output, "w", encoding="utf-8", newline="") as out:
@@ -202,11 +251,22 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
         click.echo(f"plan written to {output}", err=True)
     else:
         write_report(report, fmt, sys.stdout)
-    return EXIT_BLOCKED if report.has_blockers else EXIT_OK
+    fno_blocked = False
+    if target and target.startswith("fno:"):
+        from p2c_upgrade.fno.preflight import plan_preflight
+
+        findings = plan_preflight(db, config, target[len("fno:"):])
+        for f in findings:
+            click.echo(f"BLOCKER (F&O preflight): {f.message}", err=True)
+        if not findings:
+            click.echo("F&O preflight: the environment holds every value the records carry", err=True)
+        fno_blocked = bool(findings)
+    return EXIT_BLOCKED if report.has_blockers or fno_blocked else EXIT_OK
 
 
 @main.command()
-@click.option("--run", "run_id", type=int, help="Undo everything this run changed.")
+@click.option("--run", "run_id", type=click.IntRange(1, MAX_INTEGER), metavar="ID",
+              help="Undo everything this run changed.")
 @click.option("--step", "step_name", metavar="NAME", help="Undo what this step changed (latest runs first).")
 @click.option("--dry-run", is_flag=True, help="Show what undo would restore; write nothing.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)

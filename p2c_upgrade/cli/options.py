@@ -21,10 +21,10 @@ from p2c_upgrade.db.connection import (
     ENV_URL,
     SQLITE_CACHE_KIB,
     Database,
-    mask_secrets,
     open_database,
 )
 from p2c_upgrade.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, P2CError
+from p2c_upgrade.redact import mask_secrets, strip_personal_data, url_secrets
 
 DEBUG_FLAG = "--debug"
 
@@ -39,6 +39,8 @@ class Settings:
         self.debug = False
         self.progress = True
         self.lock_timeout: float | None = None
+        #: the command's --show-personal-data: a --debug traceback keeps bound parameters
+        self.personal_data = False
 
 
 def merge_settings(ctx: click.Context, kwargs: dict[str, Any]) -> Settings:
@@ -79,6 +81,7 @@ def common(func: Callable[..., int | None]) -> Callable[..., None]:
     @functools.wraps(func)
     def wrapper(ctx: click.Context, **kwargs: Any) -> None:
         settings = merge_settings(ctx, kwargs)
+        settings.personal_data = bool(kwargs.get("show_personal_data"))
         try:
             with interrupt.handling_ctrl_c():
                 try:
@@ -102,7 +105,8 @@ def common(func: Callable[..., int | None]) -> Callable[..., None]:
 def _fail(settings: Settings, exc: BaseException, message: str, code: int) -> None:
     secrets = _secrets(settings)
     if settings.debug:
-        click.echo(mask_secrets("".join(traceback.format_exception(exc)), secrets), err=True)
+        text = mask_secrets("".join(traceback.format_exception(exc)), secrets)
+        click.echo(text if settings.personal_data else strip_personal_data(text), err=True)
     line = mask_secrets(str(message).splitlines()[0] if message else type(exc).__name__, secrets)
     click.echo(f"error: {line}", err=True)
     sys.exit(code)
@@ -112,8 +116,7 @@ def _secrets(settings: Settings) -> list[str]:
     from p2c_upgrade.db.connection import parse_url, resolve_url
 
     try:
-        url = parse_url(resolve_url(settings.db))
-        return [url.password] if url.password else []
+        return url_secrets(parse_url(resolve_url(settings.db)))
     except P2CError:
         return []
 

@@ -6,13 +6,15 @@ import click
 
 from p2c_upgrade.cli.main import main
 from p2c_upgrade.cli.options import Settings, common, config_of, open_db
+from p2c_upgrade.errors import MAX_SYNC_BATCH
 from p2c_upgrade.progress import Progress
 from p2c_upgrade.render import emit, to_json
 
 
 @main.command()
-@click.option("--target", metavar="URL|package:DIR", help="A database for the F&O entities, or package:DIR.")
-@click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=None,
+@click.option("--target", metavar="URL|package:DIR|fno:URL",
+              help="A database for the F&O entities, package:DIR, or fno:https://HOST (a live F&O).")
+@click.option("--batch-size", type=click.IntRange(1, MAX_SYNC_BATCH), default=None,
               help="Records per batch (default: [sync] batch_size of the configuration, else 5000).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--show-personal-data", is_flag=True, help="Show names in sync errors.")

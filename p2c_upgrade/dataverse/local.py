@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from ..db.schema import AUTONUMBER_TABLE, P2C_COLUMNS, existing_columns, sales_metadata
 from .tables import P2C_BOOLEANS, TableSpec, canon
 
-_P2C_TYPES = {"VARCHAR(20)": sa.String(20), "BOOLEAN": sa.Boolean()}
+_P2C_TYPES: dict[str, sa.types.TypeEngine[Any]] = {"VARCHAR(20)": sa.String(20), "BOOLEAN": sa.Boolean()}
 
 
 def autonumber_table(md: sa.MetaData) -> sa.Table:
@@ -43,11 +43,11 @@ def ensure_tables(conn: Connection, solution_installed: bool) -> list[str]:
     found = existing_columns(conn)
     for col in P2C_COLUMNS:
         if col.column not in found.get(col.table, set()):
-            column = sa.Column(col.column, _P2C_TYPES[col.ddl_type], nullable=col.default is None,
+            column: sa.Column[Any] = sa.Column(col.column, _P2C_TYPES[col.ddl_type], nullable=col.default is None,
                                server_default=sa.false() if col.default == "false" else None)
             ddl = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
-            table = conn.dialect.identifier_preparer.quote(col.table)
-            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {ddl}")
+            quoted = conn.dialect.identifier_preparer.quote(col.table)
+            conn.exec_driver_sql(f"ALTER TABLE {quoted} ADD COLUMN {ddl}")
             made.append(f"column {col.table}.{col.column}")
     if AUTONUMBER_TABLE not in found:
         autonumber_table(sa.MetaData()).create(conn)

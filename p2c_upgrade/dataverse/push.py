@@ -119,12 +119,12 @@ def _send(client: DataverseClient, limit: AdaptiveLimit, chunk: list[RecordChang
     ops = []
     for change in chunk:
         spec = change.spec
-        body = {col: org_value_for_push(spec, col, ours) for col, (_, ours) in change.cols.items()}
+        values = {col: org_value_for_push(spec, col, ours) for col, (_, ours) in change.cols.items()}
         # no etag (the record was pushed since its pull): a stale one, so the org answers 412 and
         # the re-read decides (never If-Match: *, which would skip the concurrency check)
         op_headers = {"If-Match": change.etag or STALE_ETAG, **headers}
         ops.append(batchmod.Operation("PATCH", f"{client.api_url}{spec.entity_set}({change.org_id})",
-                                      op_headers, body))
+                                      op_headers, values))
     content_type, body = batchmod.build(ops)
     with limit.slot():
         resp = client.request("POST", "$batch", data=body, headers={
@@ -186,11 +186,11 @@ def _record(db: Database, client: DataverseClient, chunk: list[RecordChange],
         for change in moved_on:
             row = conn.execute(sa.select(state.records.c.pulled).where(
                 state.records.c.tbl == change.tbl, state.records.c.record_id == change.record_id)).first()
-            pulled = state.pulled_values(row[0] if row else None)
-            pulled.update({c: ours for c, (_, ours) in change.cols.items()})
+            merged = state.pulled_values(row[0] if row else None)
+            merged.update({c: ours for c, (_, ours) in change.cols.items()})
             conn.execute(state.records.update().where(
                 state.records.c.tbl == change.tbl, state.records.c.record_id == change.record_id
-            ).values(pulled=state.dump_values(pulled), etag=None))
+            ).values(pulled=state.dump_values(merged), etag=None))
     return again
 
 

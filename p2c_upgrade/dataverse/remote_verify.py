@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ..rules.keys import dataverse_key, is_blank
 from ..rules.number_format import seqpart
 from .client import DataverseClient
 from .pull import inspect_org
@@ -34,10 +35,8 @@ def _pages(client: DataverseClient, path: str, page_size: int) -> Iterator[dict[
 
 
 def _fold(value: str) -> str:
-    import unicodedata
-
-    text = unicodedata.normalize("NFKD", value)
-    return "".join(c for c in text if not unicodedata.combining(c)).casefold().rstrip()
+    """The org's alternate-key equality: `p2c_upgrade.rules.keys.dataverse_key`."""
+    return dataverse_key(value) or ""
 
 
 def _check(name: str, failures: list[str]) -> dict[str, Any]:
@@ -63,13 +62,17 @@ def verify_remote(client: DataverseClient, page_size: int = 5000) -> list[dict[s
         ("contact", "contacts", "msdynce_contactnumber",
          ",_parentcustomerid_value,msdynce_isactivecustomer,msdynce_iscompanyanaccount"),
     ):
-        missing, seen, dupes, flags, active = [], {}, [], [], []
+        missing: list[str] = []
+        seen: dict[str, str] = {}
+        dupes: list[str] = []
+        flags: list[str] = []
+        active: list[str] = []
         highest = 0
         prefix = seq.get(table, {}).get("msdynce_prefix") or ""
         for rec in _pages(client, f"{entity_set}?$select={table}id,{col}{extra}", page_size):
             rid = str(rec[f"{table}id"]).lower()
             number = rec.get(col)
-            if not number or not str(number).strip():
+            if number is None or is_blank(str(number)):
                 missing.append(rid)
             else:
                 key = _fold(number)

@@ -85,14 +85,15 @@ def get_org(conn: Connection) -> dict[str, Any] | None:
 
 
 def remember_org(conn: Connection, org_url: str, organization_id: str | None, solution: bool) -> None:
-    """Record the org on the first pull; another org later is a usage error (exit 2)."""
+    """Record the org on the first pull; later pulls must name the same URL and organization id
+    (another org, or the same org under another URL, is a usage error, exit 2: the safe reading)."""
     known = get_org(conn)
     if known is None:
         conn.execute(org.insert().values(id=1, org_url=org_url, organization_id=organization_id,
                                          solution_installed=solution, first_pulled_at=now()))
         return
-    same_id = organization_id and known["organization_id"] and known["organization_id"] == organization_id
-    if not same_id and known["org_url"] != org_url:
+    other_id = organization_id and known["organization_id"] and known["organization_id"] != organization_id
+    if other_id or known["org_url"] != org_url:
         raise UsageError(f"this working database was pulled from {known['org_url']}, not {org_url}; "
                          "use a new working database for another org")
     conn.execute(org.update().where(org.c.id == 1).values(solution_installed=solution))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 import sqlite3
 import traceback
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 import sqlalchemy as sa
@@ -23,9 +23,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
+from p2c_upgrade.db.holders import describe_lock_holders
 from p2c_upgrade.errors import P2CError, UsageError
 from p2c_upgrade.interrupt import install_sqlite_handler
-from p2c_upgrade.rules.keys import fold
+from p2c_upgrade.redact import mask_secrets as mask_secrets  # re-exported: one masking rule
+from p2c_upgrade.redact import mask_url, url_secrets
+from p2c_upgrade.rules.keys import dataverse_key, fno_key
 from p2c_upgrade.rules.number_format import seqpart, suffix_for
 
 ENV_URL = "P2C_DATABASE_URL"
@@ -33,7 +36,9 @@ DEFAULT_LOCK_TIMEOUT_S = 30.0
 
 
 def _sqlite_functions(dbapi_conn: sqlite3.Connection) -> None:
-    dbapi_conn.create_function("p2c_fold", 1, fold, deterministic=True)
+    # rules/keys.py, for sql/sqlite/keys.sql
+    dbapi_conn.create_function("p2c_dataverse_key", 1, dataverse_key, deterministic=True)
+    dbapi_conn.create_function("p2c_fno_key", 1, fno_key, deterministic=True)
     dbapi_conn.create_function(
         "p2c_suffix", 3, lambda key, salt, n: suffix_for(str(key), salt or "", int(n)),
         deterministic=True,
@@ -65,7 +70,8 @@ class Database:
 
     @property
     def safe_url(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        """The URL as shown or stored: every credential masked."""
+        return mask_url(self.url)
 
     @property
     def label(self) -> str:
@@ -113,14 +119,6 @@ class Database:
                 self.raw_connections.remove(raw)
 
 
-def mask_secrets(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    # A password inside any URL-looking text, whatever it is.
-    return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
-
-
 def resolve_url(url: str | None) -> str:
     url = url or os.environ.get(ENV_URL)
     if not url:
@@ -133,6 +131,9 @@ def parse_url(url: str) -> URL:
         parsed = make_url(url)
     except ArgumentError:
         raise UsageError(f"not a database URL: {mask_secrets(url, [])}") from None
+    except ValueError:  # SQLAlchemy reads the port with int()
+        raise UsageError(f"not a database URL (the port must be a number): {mask_secrets(url)}"
+                         ) from None
     backend = parsed.get_backend_name()
     if backend == "postgresql" and parsed.drivername in ("postgresql", "postgres") or backend == "postgres":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -155,7 +156,7 @@ def open_database(
     """Open (and check we can reach) the database named by `url` or `$P2C_DATABASE_URL`;
     `sqlite_cache_kib` sizes SQLite's page cache of each connection (`SQLITE_CACHE_KIB`)."""
     parsed = parse_url(resolve_url(url))
-    secrets = [parsed.password] if parsed.password else []
+    secrets = url_secrets(parsed)
     backend = parsed.get_backend_name()
     connect_args: dict[str, Any] = {}
     sqlite_file: Path | None = None
@@ -168,8 +169,11 @@ def open_database(
                 raise P2CError(f"SQLite database not found: {path}")
             sqlite_file = Path(path).resolve()
             if read_only:
+                # A URI: the path percent-encoded, so `#`, `?` and `%` in it name the file
+                # instead of ending the path (and `mode=ro` with it: SQLite would then create
+                # an empty file where the path was cut).
                 parsed = parsed.set(
-                    database=f"file:{Path(path).resolve()}?mode=ro", query={"uri": "true"}
+                    database=f"file:{quote(str(sqlite_file))}?mode=ro", query={"uri": "true"}
                 )
         connect_args["timeout"] = lock_timeout
         connect_args["check_same_thread"] = False
@@ -294,8 +298,6 @@ def _lock_holders(db: Database | None, orig: BaseException) -> str | None:
     """Which table and which session: the administrator needs to know whom to ask."""
     if db is None:
         return None
-    from p2c_upgrade.db.privileges import describe_lock_holders  # late: privileges imports this module
-
     diag = getattr(orig, "diag", None)
     return describe_lock_holders(db, getattr(diag, "context", None) or "")
 

@@ -2,15 +2,13 @@
 
 `require_privileges` runs before a command writes anything (not even the lock file or the
 ledger), so a read-only or under-privileged user gets one line naming what is missing instead
-of a failure halfway through. `describe_lock_holders` names who holds the lock a statement timed
-out waiting for, so the administrator knows which session to ask (or end).
+of a failure halfway through. Who holds a lock the tool waited for: `p2c_upgrade.db.holders`.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -64,9 +62,13 @@ def _missing_sqlite(db: Database) -> list[str]:
 
 
 def _read_only_mount(path: Path) -> bool:
-    """os.access() says yes to root even where the file system is mounted read-only."""
+    """os.access() says yes to root even where the file system is mounted read-only (POSIX only:
+    Windows has no statvfs, and its read-only media fail os.access already)."""
+    statvfs = getattr(os, "statvfs", None)
+    if statvfs is None:
+        return False
     try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+        return bool(statvfs(path).f_flag & os.ST_RDONLY)
     except OSError:
         return False
 
@@ -145,81 +147,3 @@ def _scalar(conn: Connection, sql: str, params: dict[str, object]) -> object:
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-# Locks held by other sessions --------------------------------------------------------------
-
-def describe_lock_holders(db: Database, context: str = "") -> str | None:
-    """Who holds locks the tool may have waited for: other sessions' locks on the tables of the
-    Sales schema (PostgreSQL), or the processes locking the SQLite file. None when unknown."""
-    try:
-        if db.is_postgres:
-            return _pg_holders(db, context)
-        return _sqlite_holders(db)
-    except Exception:  # noqa: BLE001 - a description must never hide the original error
-        return None
-
-
-def _pg_holders(db: Database, context: str) -> str | None:
-    with db.engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT c.relname, l.mode, a.pid, a.usename, a.application_name, a.client_addr, "
-            "a.state, to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS') AS since "
-            "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-            "JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.granted AND l.pid <> pg_backend_pid() AND c.relnamespace = "
-            "CAST(current_schema() AS regnamespace) AND c.relkind IN ('r', 'p') "
-            "AND a.application_name NOT LIKE 'p2c-upgrade%' ORDER BY c.relname, a.pid"
-        )).fetchall()
-    if not rows:
-        return None
-    named = [r for r in rows if f'"{r.relname}"' in context] or rows
-    held: dict[tuple[str, int], list[str]] = {}
-    first: dict[tuple[str, int], Any] = {}
-    for r in named:
-        held.setdefault((r.relname, r.pid), []).append(r.mode)
-        first.setdefault((r.relname, r.pid), r)
-    parts = []
-    for key, modes in list(held.items())[:3]:
-        r = first[key]
-        app = f", application {r.application_name!r}" if r.application_name else ""
-        addr = f" from {r.client_addr}" if r.client_addr else ""
-        parts.append(f"table {key[0]} ({', '.join(modes)}) held by server pid {key[1]}, database user "
-                     f"{r.usename}{app}{addr}, {r.state or 'unknown state'} "
-                     f"since {r.since or '?'}")
-    more = f"; and {len(held) - 3} more" if len(held) > 3 else ""
-    return "; ".join(parts) + more + " (end it with SELECT pg_terminate_backend(pid) if it is stuck)"
-
-
-def _sqlite_holders(db: Database) -> str | None:
-    path = db.sqlite_path
-    if path is None or not path.exists():
-        return None
-    inode = os.stat(path).st_ino
-    pids: list[int] = []
-    try:
-        lines = Path("/proc/locks").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        fields = line.split()
-        if len(fields) >= 6 and fields[1] == "POSIX" and fields[5].rsplit(":", 1)[-1] == str(inode):
-            pid = int(fields[4])
-            if pid != os.getpid() and pid not in pids:
-                pids.append(pid)
-    if not pids:
-        return None
-    return "the SQLite file (all its tables) is locked by " + ", ".join(
-        f"pid {pid} ({_cmdline(pid)})" for pid in pids[:3])
-
-
-def _cmdline(pid: int) -> str:
-    """The holder's program name and arguments on one line: enough to recognise it, never a
-    screenful (the program's directory is dropped, so a deep install path cannot crowd it out)."""
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return "?"
-    words = [os.path.basename(argv[0])] + argv[1:] if argv and argv[0] else argv
-    text = b" ".join(words).decode("utf-8", "replace")
-    return " ".join(text.split())[:80] or "?"

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from p2c_upgrade.db import sqlfiles
 from p2c_upgrade.errors import P2CError
 
 # uuid on PostgreSQL, its canonical text (lower case, dashes) on SQLite: `CAST(id AS TEXT)`
@@ -106,10 +107,15 @@ def autonumber_table() -> sa.TableClause:
 
 
 def existing_columns(conn: Connection) -> dict[str, set[str]]:
-    """Tables of the current schema (search_path on PostgreSQL) and their columns, lower-cased."""
+    """Tables of the current schema (search_path on PostgreSQL) and their columns, lower-cased.
+    On PostgreSQL from the catalog alone (db/sql/postgresql/catalog.sql): no table lock."""
+    out: dict[str, set[str]] = {}
+    if conn.dialect.name == "postgresql":
+        for table, column in conn.execute(sa.text(sqlfiles.statement("postgresql", "catalog", "columns"))):
+            out.setdefault(table.lower(), set()).add(column.lower())
+        return out
     insp = sa.inspect(conn)
     schema = _current_schema(conn)
-    out: dict[str, set[str]] = {}
     for table in insp.get_table_names(schema=schema):
         out[table.lower()] = {c["name"].lower() for c in insp.get_columns(table, schema=schema)}
     return out

@@ -54,3 +54,15 @@ def statement(dialect: str, filename: str, name: str, **identifiers: str) -> str
     except KeyError:
         raise P2CError(f"missing SQL statement {name!r} in sql/{dialect}/{filename}.sql") from None
     return body.format_map(identifiers) if identifiers else body
+
+
+#: The expressions of `sql/<dialect>/keys.sql`: blank and the two key equalities of
+#: `p2c_upgrade.rules.keys`, offered to every statement as `{is_blank}`, `{dataverse_key}`
+#: and `{fno_key}` over one value.
+KEY_EXPRESSIONS = ("is_blank", "dataverse_key", "fno_key")
+
+
+def key_sql(dialect: str, value: str) -> dict[str, str]:
+    """`{is_blank}`, `{dataverse_key}` and `{fno_key}` over the SQL expression `value` (a quoted
+    column); their bind parameters are `rules.keys.sql_params()`."""
+    return {name: statement(dialect, "keys", name, value=value) for name in KEY_EXPRESSIONS}

@@ -13,16 +13,14 @@ The data exercises the upgrade: accounts that already have numbers (some blank, 
 F&O compares them), exact ties in `createdon`, contacts whose parent is an account, a contact or
 nothing, and documents in every state whose customer is an account or a contact.
 
-Also a command for child processes (the benchmark):
-`python -m p2c_upgrade.demo.generator --db URL [--schema S] --accounts N [--seed K]`.
+The command line is `p2c-upgrade generate --db URL [--schema S] --accounts N [--seed K]`
+(p2c_upgrade/cli/generate.py); the benchmark's child processes use it too.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import random
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -30,7 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from p2c_upgrade.db.connection import Database, open_database, translate_errors
+from p2c_upgrade.db.connection import Database, translate_errors
 from p2c_upgrade.db.schema import DOCUMENT_TABLES, sales_metadata
 from p2c_upgrade.errors import P2CError
 from p2c_upgrade.progress import Progress
@@ -432,40 +430,8 @@ def generate(db: Database, accounts: int, *, seed: int = 0, progress: bool = Fal
     return summary
 
 
-# --------------------------------------------------------------------------------------------
-# Command line (for the benchmark's child processes; not the product CLI)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m p2c_upgrade.demo.generator",
-        description="Load generated Sales data into empty Sales tables (created when missing).",
-    )
-    parser.add_argument("--db", required=True,
-                        help="SQLAlchemy URL (sqlite:///... or postgresql://...)")
-    parser.add_argument("--schema",
-                        help="PostgreSQL schema for the Sales tables (created when missing)")
-    parser.add_argument("--accounts", type=int, required=True,
-                        help="N: N accounts, 2N contacts, N quotes, N orders, N invoices")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--progress", action="store_true", help="progress bars on stderr")
-    args = parser.parse_args(argv)
-    try:
-        if args.schema:
-            _ensure_schema(args.db, args.schema)
-        db = open_database(args.db, args.schema, must_exist=False)
-        try:
-            summary = generate(db, args.accounts, seed=args.seed, progress=args.progress)
-        finally:
-            db.dispose()
-    except P2CError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return exc.exit_code
-    print(summary.line())
-    return 0
-
-
-def _ensure_schema(url: str, schema: str) -> None:
+def ensure_schema(url: str | None, schema: str) -> None:
+    """Create the PostgreSQL schema `schema` where missing (nothing on SQLite)."""
     from p2c_upgrade.db.connection import parse_url, resolve_url
 
     parsed = parse_url(resolve_url(url))
@@ -478,7 +444,3 @@ def _ensure_schema(url: str, schema: str) -> None:
             conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
     finally:
         engine.dispose()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -102,7 +102,7 @@ def run_demo(directory: str, accounts: int, *, progress: bool = True) -> int:
                                         steps=["duplicate-account-numbers", "initial-sync"]))
     if report.sync_summary is not None:
         _say(_short(report.sync_summary))
-    if report.sync_failed:
+    if report.sync_summary is not None and report.sync_failed:
         fixed_countries = _clear_unknown_countries(db, report.sync_summary)
         _say(f"\n   {report.sync_summary.failed_total} records failed on their data (each listed with its "
              "reason; see runbooks/initial-sync-and-sync-errors.md).")

@@ -68,7 +68,7 @@ def token_provider(settings: AuthSettings, resource_url: str, *, env_token_var: 
         import azure.identity as identity
     except ImportError:  # pragma: no cover - a dependency
         raise P2CError("azure-identity is not installed") from None
-    kwargs = {"tenant_id": settings.tenant_id} if settings.tenant_id else {}
+    kwargs: dict[str, Any] = {"tenant_id": settings.tenant_id} if settings.tenant_id else {}
     if settings.method == "environment":
         credential: Any = identity.EnvironmentCredential()
     elif settings.method == "azure-cli":

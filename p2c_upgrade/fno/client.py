@@ -134,11 +134,12 @@ class FnoClient:
 
     # -- OData -------------------------------------------------------------------------------
 
-    def odata(self, collection: str, *, page_size: int = 5000, **params: str
-              ) -> Iterator[dict[str, Any]]:
-        """Every row of a collection, page by page (`@odata.nextLink`)."""
+    def odata(self, collection: str, params: dict[str, str] | None = None, *,
+              page_size: int = 5000) -> Iterator[dict[str, Any]]:
+        """Every row of a collection (query options in `params`), page by page
+        (`@odata.nextLink`)."""
         url: str | None = f"{self.base_url}/data/{collection}"
-        query: dict[str, str] | None = params
+        query: dict[str, str] | None = params or {}
         headers = {"Accept": "application/json", "Prefer": f"odata.maxpagesize={page_size}"}
         while url:
             resp = self._send("GET", url, what=f"reading {collection}", params=query,

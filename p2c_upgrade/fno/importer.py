@@ -141,13 +141,13 @@ class Importer:
 
     def _wait(self, execution_id: str, package: str) -> str:
         started = time.monotonic()
-        last = ""
+        last, said = "", 0.0
         while True:
             status = self.client.action("GetExecutionSummaryStatus", executionId=execution_id)
             elapsed = time.monotonic() - started
-            if status != last or int(elapsed) % 30 == 0:
+            if status != last or elapsed - said >= 30:  # a line per change, else every 30 s
                 self.say(f"{package}: {status} in F&O ({elapsed:.0f} s, execution {execution_id})")
-                last = status
+                last, said = status, elapsed
             if status in FINAL:
                 return str(status)
             if elapsed > self.timeout:

@@ -66,10 +66,10 @@ def prepare(db: Database, target_id: str, package: str, sha256: str, execution_i
     """Record an import and its records (batches of (task, source_id, entity, key, fold));
     committed before anything is sent."""
     with db.engine.begin() as conn:
-        import_id = int(conn.execute(imports.insert().values(
+        result: Any = conn.execute(imports.insert().values(
             target_id=target_id, package=package, sha256=sha256, execution_id=execution_id,
-            definition_group=group, state=PREPARED, sync_run_id=sync_run_id,
-            created_at=now())).inserted_primary_key[0])
+            definition_group=group, state=PREPARED, sync_run_id=sync_run_id, created_at=now()))
+        import_id = int(result.inserted_primary_key[0])
         for batch in records:
             insert_rows(conn, import_records, RECORD_COLUMNS, [(import_id, *r) for r in batch])
     return import_id
@@ -111,5 +111,5 @@ def iter_records(db: Database, import_id: int, batch: int = 5000
                 .order_by(c.task, c.source_id).limit(batch)).all()
         if not rows:
             return
-        yield [tuple(r) for r in rows]  # type: ignore[misc]
+        yield [tuple(r) for r in rows]
         last = (rows[-1][0], rows[-1][1])

@@ -85,9 +85,10 @@ def distinct_values(conn: sa.Connection, plans: list[TaskPlan], tables: dict[str
     return out
 
 
-def _set(client: FnoClient, collection: str, field: str, **params: str) -> set[str]:
+def _set(client: FnoClient, collection: str, field: str, params: dict[str, str] | None = None
+         ) -> set[str]:
     return {fno_key(str(row.get(field, ""))) for row in
-            client.odata(collection, **{"$select": field, **params})}
+            client.odata(collection, {"$select": field, **(params or {})})}
 
 
 def check(client: FnoClient, legal_entity: str, values: dict[str, Counter[str]]) -> list[Finding]:
@@ -104,7 +105,7 @@ def check(client: FnoClient, legal_entity: str, values: dict[str, Counter[str]])
             continue
         params = {"cross-company": "true", "$filter": f"dataAreaId eq '{company}'"} \
             if per_company else {}
-        have = _set(client, collection, key, **params)
+        have = _set(client, collection, key, params)
         for value, n in sorted(values[field].items()):
             if fno_key(value) not in have:
                 findings.append(Finding(f"fno_{field.lower()}", f"{field} {value!r} ({n:,} "
@@ -113,7 +114,7 @@ def check(client: FnoClient, legal_entity: str, values: dict[str, Counter[str]])
                                         "that exists ([sync.defaults] / [sync.value_maps])", n))
     country_fields = [f for f in values if f.endswith("ISOCODE") or is_country_id_field(f)]
     if country_fields:
-        rows = list(client.odata("AddressCountryRegions", **{"$select": "CountryRegion,ISOcode"}))
+        rows = list(client.odata("AddressCountryRegions", {"$select": "CountryRegion,ISOcode"}))
         iso = {fno_key(str(r.get("ISOcode", ""))) for r in rows}
         ids = {fno_key(str(r.get("CountryRegion", ""))) for r in rows}
         for field in sorted(country_fields):
@@ -170,3 +171,15 @@ def require_preflight(db: Any, client: FnoClient, legal_entity: str, plans: list
         lines = "; ".join(f.message for f in findings)
         raise BlockedError(f"F&O is not ready for the import ({len(findings)} findings, nothing "
                            f"was uploaded): {lines}")
+
+
+def plan_preflight(db: Any, config: Any, url: str) -> list[Finding]:
+    """The preflight for `plan --target fno:URL` (reads Sales and F&O only)."""
+    from p2c_upgrade.sync.targets.fno import connect
+    from p2c_upgrade.sync.templates import plan_tasks
+
+    client, _ = connect(url, config.fno)
+    plans = plan_tasks(config)
+    with db.engine.connect() as conn:
+        tables = source.reflect(conn, {p.template.source for p in plans} | {"account"})
+    return preflight(db, client, config.fno.require_legal_entity(), plans, tables, config)

@@ -3,7 +3,7 @@
 `build_plan(db, config)` reads one snapshot of a Sales database (untouched, half-upgraded or
 done) in a read-only transaction and says what `run` would change, record for record;
 `write_report(plan, fmt, out)` renders it as a terminal table, JSON, markdown, HTML or the csv
-change list (streamed). See the README (section plan) and runbooks/reviewing-the-dry-run.md.
+change list (streamed). See docs/plan.md and runbooks/reviewing-the-dry-run.md.
 """
 
 from __future__ import annotations

@@ -33,11 +33,13 @@ BAD = "/ < > * % & : \\ ? +"
 
 KINDS: dict[str, Kind] = {
     "colliding_account_numbers": Kind(
-        BLOCKER, "Groups of account numbers that collide as F&O compares them",
+        BLOCKER, "Groups of account numbers that collide as keys (case, accents, trailing blanks "
+                 "ignored)",
         "run `p2c-upgrade duplicates --renumber` (the oldest record of each group keeps its "
         "number), or correct the numbers in Sales"),
     "colliding_contact_numbers": Kind(
-        BLOCKER, "Groups of contact numbers that collide as F&O compares them",
+        BLOCKER, "Groups of contact numbers that collide as keys (case, accents, trailing blanks "
+                 "ignored)",
         "clear or correct all but one number of each group in Sales; run numbers the cleared ones"),
     "account_number_too_long": Kind(
         BLOCKER, f"Account numbers longer than {MAX_NUMBER_LENGTH} characters",

@@ -1,6 +1,6 @@
 """The dry-run report as data: what every renderer shows, and the versioned JSON document.
 
-The JSON keys are a contract (README, `p2c_upgrade/schemas/plan.schema.json`): add keys in a
+The JSON keys are a contract (docs/plan-json.md, `p2c_upgrade/schemas/plan.schema.json`): add keys in a
 compatible way, and raise `PLAN_VERSION` for anything else.
 """
 

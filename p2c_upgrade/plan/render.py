@@ -13,6 +13,7 @@ from p2c_upgrade.errors import UsageError
 from p2c_upgrade.plan.changes import write_csv
 from p2c_upgrade.plan.model import Plan, database_label
 from p2c_upgrade.plan.sections import Cell, Table, sections
+from p2c_upgrade.redact import printable
 from p2c_upgrade.render import to_json
 
 FORMATS = ("table", "json", "markdown", "html", "csv")
@@ -40,8 +41,9 @@ def write_report(plan: Plan, fmt: str, out: TextIO) -> None:
 def render_text(plan: Plan) -> str:
     parts: list[str] = []
     for s in sections(plan):
-        parts.append(f"{s.title}\n{'=' * len(s.title)}")
-        parts += s.intro
+        title = printable(s.title)
+        parts.append(f"{title}\n{'=' * len(title)}")
+        parts += [printable(p) for p in s.intro]
         for t in s.tables:
             rows = [[_wrap(c) for c in r] for r in t.rows]
             parts.append(tabulate(rows, headers=t.headers, tablefmt="simple",
@@ -54,7 +56,8 @@ def render_text(plan: Plan) -> str:
 def _wrap(cell: Cell) -> str:
     lines = cell if isinstance(cell, list) else [cell]
     return "\n".join(w for line in lines
-                     for w in (textwrap.wrap(line, _WRAP, break_on_hyphens=False) or [""]))
+                     for w in (textwrap.wrap(printable(line), _WRAP, break_on_hyphens=False)
+                               or [""]))
 
 
 # --- markdown ----------------------------------------------------------------------------------
@@ -64,15 +67,16 @@ _MD_ESCAPES = str.maketrans({"\\": "\\\\", "*": "\\*", "|": "\\|", "<": "&lt;", 
 
 
 def _md(cell: Cell) -> str:
-    """Values stay literal: markdown's emphasis, table and HTML characters are escaped."""
+    """Values stay literal: markdown's emphasis, table and HTML characters are escaped, and
+    every control character (a lone CR would end the table row)."""
     lines = cell if isinstance(cell, list) else [cell]
-    return "<br>".join(x.translate(_MD_ESCAPES) for x in lines)
+    return "<br>".join(printable(x.translate(_MD_ESCAPES)) for x in lines)
 
 
 def render_markdown(plan: Plan) -> str:
     parts: list[str] = []
     for i, s in enumerate(sections(plan)):
-        parts.append(("# " if i == 0 else "## ") + s.title)
+        parts.append(("# " if i == 0 else "## ") + _md(s.title))
         parts += [_md(p) for p in s.intro]
         for t in s.tables:
             parts.append(_md_table(t))
@@ -109,14 +113,14 @@ def render_html(plan: Plan) -> str:
     body: list[str] = []
     for i, s in enumerate(sections(plan)):
         tag = "h1" if i == 0 else "h2"
-        body.append(f'<section id="{e(s.id)}"><{tag}>{e(s.title)}</{tag}>')
+        body.append(f'<section id="{e(s.id)}"><{tag}>{_html_text(s.title)}</{tag}>')
         if i == 0:
             cls = "verdict blocked" if plan.has_blockers else "verdict"
             body.append(f'<p class="{cls}" id="verdict">{e(plan.verdict())}</p>')
         body += [f"<p>{_html_text(p)}</p>" for p in s.intro]
         body += [_html_table(t) for t in s.tables]
         body.append("</section>")
-    title = e(f"p2c-upgrade plan: {database_label(plan.db)}")
+    title = e(printable(f"p2c-upgrade plan: {database_label(plan.db)}"))
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")
@@ -135,8 +139,9 @@ def _html_table(t: Table) -> str:
 
 
 def _html_text(text: str) -> str:
-    """Escaped, with `code` spans as <code> (the only markup the report's texts use)."""
-    return _CODE.sub(r"<code>\1</code>", html.escape(text))
+    """Escaped (control characters too), with `code` spans as <code> (the only markup the
+    report's texts use)."""
+    return _CODE.sub(r"<code>\1</code>", html.escape(printable(text)))
 
 
 def _html_cell(cell: Cell) -> str:

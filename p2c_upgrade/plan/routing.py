@@ -9,6 +9,7 @@ records by country, Python only sees the distinct values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -17,30 +18,23 @@ from p2c_upgrade.config import Config
 from p2c_upgrade.db.connection import Database
 from p2c_upgrade.plan.findings import finding
 from p2c_upgrade.plan.model import Example, Finding, SyncTask, Unsynced
-from p2c_upgrade.plan.source import EXAMPLES, Snapshot, contacts_sql, statement
+from p2c_upgrade.plan.source import EXAMPLES, Snapshot, contacts_sql, route_sql, statement
 from p2c_upgrade.plan.steps import ContactSummary
 from p2c_upgrade.sync.countries import CountryResolver
+from p2c_upgrade.sync.entities import ENTITIES
 from p2c_upgrade.sync.mapping import text
 from p2c_upgrade.sync.reasons import REASONS
-from p2c_upgrade.sync.templates import TaskPlan, plan_tasks
+from p2c_upgrade.sync.selection import SKIP_REASONS_AFTER_UPGRADE
+from p2c_upgrade.sync.templates import TaskPlan, plan_tasks, shipped_templates
 
 #: The initial sync's per-run limit (dual-write guidance): at most 500,000 rows per task run.
 ROW_LIMIT = 500_000
 
-TASKS = (
-    ("Accounts", "Customers V2", "every account"),
-    ("Contacts", "CDS Contacts V2",
-     "contacts with Is Active Customer = No and IsCompanyAnAccount = Yes"),
-    ("ContactToCustomer", "Customers V2", "contacts with Is Active Customer = Yes"),
-)
+#: (task, F&O entity, what it selects), from the templates.
+TASKS = tuple((t.task, ENTITIES[t.entity].display_name, t.selects) for t in shipped_templates())
 
-UNSYNCED_MEANINGS = {
-    "no_parent": REASONS["no_parent"].meaning,
-    "parent_is_contact": REASONS["parent_is_contact"].meaning,
-    "parent_type_unknown": "the contact is not an active customer and its company's type "
-                           "(parentcustomeridtype) is neither account nor contact: no template "
-                           "selects it",
-}
+#: Why contacts no task selects are skipped (`sync.selection`), with the sync's own meanings.
+UNSYNCED_MEANINGS = {code: REASONS[code].meaning for code in SKIP_REASONS_AFTER_UPGRADE}
 
 
 @dataclass
@@ -141,9 +135,13 @@ def _examples(conn: Connection, db: Database, snap: Snapshot, table: str,
               raw_values: set[str | None]) -> list[Example]:
     strings = sorted(v for v in raw_values if v is not None)
     name = f"{table}_country_examples"
-    extra = {"contacts": contacts_sql(db, snap)} if table == "contact" else {}
+    extra: dict[str, str] = {}
+    params: dict[str, Any] = {"values": strings, "with_null": 1 if None in raw_values else 0,
+                              "examples": EXAMPLES}
+    if table == "contact":
+        routes, route_params = route_sql()
+        extra = {"contacts": contacts_sql(db, snap), "selected": routes["selected"]}
+        params.update(route_params)
     sql = sa.text(statement(db, name, **extra)).bindparams(
         sa.bindparam("values", expanding=True, type_=sa.String()))
-    params = {"values": strings, "with_null": 1 if None in raw_values else 0,
-              "examples": EXAMPLES}
     return [Example(table, r.id, r.value) for r in conn.execute(sql, params)]

@@ -111,7 +111,7 @@ def _flags(plan: Plan) -> Section:
 def _duplicates(plan: Plan) -> Section:
     if not plan.duplicates:
         return Section("duplicates", "Duplicate account numbers",
-                       ["No account numbers collide as F&O compares them."])
+                       ["No account numbers collide as keys (case, accents, trailing blanks ignored)."])
     headers = ["group", "accountid", "accountnumber", "kind", "created on",
                "under duplicates --renumber"]
     if plan.show_personal_data:
@@ -125,8 +125,8 @@ def _duplicates(plan: Plan) -> Section:
                 row.insert(2, m.name or "")
             rows.append(row)
     return Section("duplicates", "Duplicate account numbers", [
-        f"{len(plan.duplicates)} groups collide as F&O compares keys (case, accents and "
-        "trailing spaces ignored). They block initial-sync. In each group the oldest record "
+        f"{len(plan.duplicates)} groups collide as keys (case, accents and trailing "
+        "blanks such as no-break spaces ignored). They block initial-sync. In each group the oldest record "
         "keeps its number under `p2c-upgrade duplicates --renumber`."],
         [Table("duplicates", headers, rows)])
 

@@ -22,6 +22,7 @@ from p2c_upgrade.db.schema import AUTONUMBER_ROWS, AUTONUMBER_TABLE, P2C_COLUMNS
 from p2c_upgrade.errors import P2CError
 from p2c_upgrade.rules.keys import BAD_KEY_CHARS
 from p2c_upgrade.rules.number_format import MAX_NUMBER_LENGTH
+from p2c_upgrade.sync import selection
 from p2c_upgrade.upgrade.numbers import (
     ACCOUNT_NUMBERS,
     CONTACT_NUMBERS,
@@ -163,6 +164,20 @@ def contacts_sql(db: Database, snap: Snapshot) -> str:
 
     return statement(db, "contact_state", active=flag("msdynce_isactivecustomer"),
                      company=flag("msdynce_iscompanyanaccount"))
+
+
+#: Where plan.sql's `contact_state` holds what the sync's selection reads: the flags as they will
+#: be after the upgrade (1/0), and the parent columns.
+CONTACT_STATE_COLUMNS = {
+    "msdynce_isactivecustomer": "c.active_after", "msdynce_iscompanyanaccount": "c.company_after",
+    "parentcustomerid": "c.parentcustomerid", "parentcustomeridtype": "c.parentcustomeridtype",
+}
+
+
+def route_sql() -> tuple[dict[str, str], dict[str, Any]]:
+    """plan.sql's `{route}` and `{selected}` over `contact_state`, and their bind parameters:
+    the templates' selections and the skip rules (`p2c_upgrade.sync.selection`)."""
+    return selection.route_sql(CONTACT_STATE_COLUMNS)
 
 
 def number_params(snap: Snapshot, entity: str, lo: int = 0, hi: int = 2**62,

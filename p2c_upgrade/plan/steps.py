@@ -17,15 +17,24 @@ from p2c_upgrade.db.connection import Database
 from p2c_upgrade.db.schema import AUTONUMBER_ROWS, AUTONUMBER_TABLE, DOCUMENT_TABLES, P2C_COLUMNS
 from p2c_upgrade.errors import P2CError
 from p2c_upgrade.plan.model import BLOCKED, NOTHING, PENDING, NumberAt, NumberPlan, SchemaChange, StepPlan
-from p2c_upgrade.plan.source import Snapshot, contacts_sql, job_for, number_params, number_sql, statement
+from p2c_upgrade.plan.source import (
+    Snapshot,
+    contacts_sql,
+    job_for,
+    number_params,
+    number_sql,
+    route_sql,
+    statement,
+)
 from p2c_upgrade.rules.number_format import MAX_NUMBER_LENGTH
+from p2c_upgrade.sync.selection import contact_templates
 from p2c_upgrade.upgrade.steps.prepare import customerid_index_missing
 
 _PLURAL = {"column": "columns", "table": "tables", "row": "rows", "index": "indexes"}
 _ARTICLE = {"quote": "a quote", "salesorder": "a salesorder", "invoice": "an invoice"}
 
-#: Sync routes of contact_summary that a task selects.
-CONTACT_TASKS = ("Contacts", "ContactToCustomer")
+#: Sync routes of contact_summary that a task selects: the contact templates' tasks.
+CONTACT_TASKS = tuple(t.task for t in contact_templates())
 
 
 def plan_prepare(conn: Connection, db: Database, snap: Snapshot
@@ -123,8 +132,9 @@ class ContactSummary:
 
 def summarize_contacts(conn: Connection, db: Database, snap: Snapshot) -> ContactSummary:
     out = ContactSummary()
-    sql = statement(db, "contact_summary", contacts=contacts_sql(db, snap))
-    for r in conn.execute(sa.text(sql)):
+    routes, params = route_sql()
+    sql = statement(db, "contact_summary", contacts=contacts_sql(db, snap), **routes)
+    for r in conn.execute(sa.text(sql), params):
         out.routes[r.route] = out.routes.get(r.route, 0) + int(r.contacts)
         out.becomes_active += int(r.becomes_active or 0)
         for doc in DOCUMENT_TABLES:

@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 
-from p2c_upgrade.rules.keys import fold
+from p2c_upgrade.rules.keys import dataverse_key
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 MAX_SUFFIX_LENGTH = 16  # one md5 byte per character
@@ -39,10 +39,12 @@ def format_number(prefix: str, n: int, suffix: str) -> str:
 
 def seqpart(value: str | None, prefix: str) -> int | None:
     """The sequence number inside an existing value that looks generated (`PREFIX-<digits>-...`),
-    compared as F&O compares; None when it does not look generated."""
+    compared as the duplicate gate compares (`dataverse_key`); None when it does not look
+    generated."""
     if value is None:
         return None
-    match = re.match(re.escape(fold(prefix) or "") + r"-([0-9]{1,18})-", fold(value) or "")
+    match = re.match(re.escape(dataverse_key(prefix) or "") + r"-([0-9]{1,18})-",
+                     dataverse_key(value) or "")
     return int(match.group(1)) if match else None
 
 

@@ -23,10 +23,17 @@ from p2c_upgrade.config import DEFAULT_BATCH_SIZE, Config
 from p2c_upgrade.db.connection import Database, translate_errors
 from p2c_upgrade.errors import P2CError
 from p2c_upgrade.progress import NullProgress, Progress
-from p2c_upgrade.sync import source, state
+from p2c_upgrade.sync import keys, source, state
 from p2c_upgrade.sync.mapping import Failure, Mapped, Mapper, text
 from p2c_upgrade.sync.summary import SyncSummary, TaskSummary
-from p2c_upgrade.sync.targets import Target, TargetRow, open_target
+from p2c_upgrade.sync.targets import (
+    PackageTarget,
+    RowsRejected,
+    Target,
+    TargetRow,
+    UpsertCounts,
+    open_target,
+)
 from p2c_upgrade.sync.templates import TaskPlan, plan_tasks
 from p2c_upgrade.upgrade import faults
 
@@ -63,6 +70,9 @@ def run_sync(
     try:
         summary = SyncSummary(target=tgt.description, target_kind=tgt.kind, run_id=run_id,
                               organization_id=plans[0].organization_id if plans else "")
+        if isinstance(tgt, PackageTarget):  # a package directory belongs to one Sales database
+            with translate_errors(db):
+                tgt.check_owner(state.knows_target(db, tgt.target_id))
         with translate_errors(db):
             summary.sync_run_id = state.start_run(db, tgt.description, tgt.target_id, run_id)
         try:
@@ -93,6 +103,8 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
          config: Config, summary: SyncSummary, batch_size: int, progress: Progress,
          show_personal_data: bool) -> None:
     changed = False
+    with translate_errors(db), db.engine.begin() as conn:
+        keys.build_owners(conn, db, tgt.target_id, plans)
     statistics = state.Statistics(db)
     first_contact_task = next((p.task for p in plans if p.template.source == "contact"), None)
     for plan in plans:
@@ -189,9 +201,7 @@ class _TaskRun:
         if writes:
             writes = self._drop_key_conflicts(writes, records)
         if writes:
-            counts = self.tgt.upsert(self.plan.entity, self.plan.field_names, [
-                TargetRow(m.key_fold, m.values, self.plan.task, sid) for _, sid, m in writes
-            ])
+            counts, writes = self._upsert(writes, records)
             status = state.SYNCED
             if self.deferred:
                 # sent to F&O by `finish`: an update when F&O took the record before
@@ -215,24 +225,46 @@ class _TaskRun:
         faults.checkpoint(STEP, "after-commit")
         return changed
 
+    def _upsert(self, writes: list[tuple[Mapping[str, Any], str, Mapped]],
+                records: list[tuple[Any, ...]]
+                ) -> tuple[UpsertCounts, list[tuple[Mapping[str, Any], str, Mapped]]]:
+        """Write to the target; when it refuses the batch on its rows' data, write the halves
+        again until each refused record fails alone (`target_rejected`, the target's message
+        as the detail) and the others are written. Returns the counts and what was written."""
+        try:
+            return self.tgt.upsert(self.plan.entity, self.plan.field_names, [
+                TargetRow(m.key_fold, m.values, self.plan.task, sid) for _, sid, m in writes
+            ]), writes
+        except RowsRejected as exc:
+            if len(writes) == 1:
+                row, sid, _m = writes[0]
+                self._failed(row, sid, Failure("target_rejected", exc.message), records)
+                return UpsertCounts(), []
+        half = len(writes) // 2
+        first, done_first = self._upsert(writes[:half], records)
+        second, done_second = self._upsert(writes[half:], records)
+        return UpsertCounts(first.inserted + second.inserted, first.updated + second.updated,
+                            first.unchanged + second.unchanged), done_first + done_second
+
     def _drop_key_conflicts(self, writes: list[tuple[Mapping[str, Any], str, Mapped]],
                             records: list[tuple[Any, ...]]
                             ) -> list[tuple[Mapping[str, Any], str, Mapped]]:
-        """A key already written for another record (any task of the entity) is a failure:
-        an upsert would silently overwrite that record in F&O."""
+        """A key another selected record of the entity keeps (`keys.py`: an account before a
+        contact, then the oldest) is a failure: an upsert would overwrite that record in F&O."""
         folds = sorted({m.key_fold for _, _, m in writes})
         with translate_errors(self.db), self.db.engine.connect() as conn:
-            holders = state.key_holders(conn, self.tgt.target_id, self.plan.entity.name, folds)
+            owners = keys.owners(conn, self.tgt.target_id, self.plan.entity.name, folds)
         keep: list[tuple[Mapping[str, Any], str, Mapped]] = []
         for row, sid, m in writes:
-            holder = holders.get(m.key_fold)
-            if holder is not None and holder != (self.plan.task, sid):
-                other_task, other_id = holder
+            owner = owners.get(m.key_fold)
+            if owner is not None and owner != (self.plan.task, sid):
+                other_task, other_id = owner
                 self._failed(row, sid, Failure(
-                    "key_conflict", f"{self.plan.entity.key} {m.key!r} is already used by "
+                    "key_conflict", f"{self.plan.entity.key} {m.key!r} is kept by "
                     f"{other_task} record {other_id}"), records)
                 continue
-            holders[m.key_fold] = (self.plan.task, sid)
+            # a key the Sales SQL could not see shared (a value map on the key): first wins
+            owners.setdefault(m.key_fold, (self.plan.task, sid))
             keep.append((row, sid, m))
         return keep
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from p2c_upgrade.rules import keys as key_rules
+
 #: F&O natural keys (CustomerAccount, ContactPersonId) are 20 characters.
 KEY_MAX_LENGTH = 20
 
@@ -113,7 +115,8 @@ def entity(name: str) -> Entity:
     return ENTITIES[name]
 
 
+
 def fno_key(value: str) -> str:
-    """The key as F&O compares it (SQL_Latin1_General_CP1_CI_AS): case-insensitive, trailing
-    spaces ignored, accents significant."""
-    return value.rstrip(" ").lower()
+    """A key or code as F&O compares it: `p2c_upgrade.rules.keys.fno_key` (the one definition:
+    case-insensitive, accent-sensitive, trailing blanks ignored), '' for a blank value."""
+    return key_rules.fno_key(value) or ""

@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from p2c_upgrade.errors import UsageError
+from p2c_upgrade.rules.keys import BLANK_CHARS, fno_key, key_text
 from p2c_upgrade.sync.countries import CountryResolver, field_format, iso_lookup, map_key
-from p2c_upgrade.sync.entities import KEY_MAX_LENGTH, fno_key
+from p2c_upgrade.sync.entities import KEY_MAX_LENGTH
 from p2c_upgrade.sync.templates import TaskPlan
 
 PARENT_KEY = "@parent_customer_account"
@@ -37,18 +38,19 @@ class Failure(NamedTuple):
 
 
 def text(value: Any) -> str | None:
-    """A Sales value as F&O text: surrounding spaces dropped, blank is None."""
+    """A Sales value as F&O text: blank characters (rules/keys.py) dropped at both ends, blank
+    is None. Keys keep their leading characters (`Mapper.map`, `rules.keys.key_text`)."""
     if value is None:
         return None
     if type(value) is str:
-        return value.strip() or None
+        return value.strip(BLANK_CHARS) or None
     if isinstance(value, bool):
         value = "Yes" if value else "No"
     elif isinstance(value, (dt.datetime, dt.date)):
         value = value.isoformat()
     elif isinstance(value, (int, float, Decimal)):
         value = str(value)
-    return str(value).strip() or None
+    return str(value).strip(BLANK_CHARS) or None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class _Step:
     resolver: CountryResolver | None
     value_map: dict[str, str] | None
     label: str
+    is_key: bool  # the entity's key: trailing blanks dropped only (`rules.keys.key_text`)
 
 
 class Mapper:
@@ -98,7 +101,7 @@ class Mapper:
                 constant = self._apply(text(spec.constant), resolver, vmap) or default
                 row_key = None
             steps.append(_Step(name, constant, row_key, default, resolver, vmap,
-                               spec.source or name))
+                               spec.source or name, name == self.entity.key))
         self.steps = tuple(steps)
         self.index = {name: i for i, name in enumerate(self.names)}
         self.party_type = self.index.get("PARTYTYPE")
@@ -128,7 +131,10 @@ class Mapper:
                 append(step.constant if step.constant is not None else step.default)
                 continue
             value = row[step.row_key]
-            value = (value.strip() or None) if type(value) is str else text(value)
+            if type(value) is str:
+                value = key_text(value) if step.is_key else value.strip(BLANK_CHARS) or None
+            else:
+                value = text(value)
             if value is None:
                 append(step.default)
                 continue
@@ -163,7 +169,7 @@ class Mapper:
             return country_failure
         joined = "\x1e".join([v if v is not None else "\x00" for v in values])
         digest = hashlib.blake2b(f"{self.salt}\x1d{joined}".encode(), digest_size=16)
-        return Mapped(key, fno_key(key), tuple(values), digest.hexdigest())
+        return Mapped(key, fno_key(key) or "", tuple(values), digest.hexdigest())
 
     def _required_failure(self, values: list[str | None]) -> Failure | None:
         required = self.required

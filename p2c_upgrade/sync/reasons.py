@@ -2,6 +2,8 @@
 
 Codes are stable (they are keys of the summary JSON); the runbook
 `runbooks/initial-sync-and-sync-errors.md` explains each one, and a test keeps them in step.
+When a skipped reason applies is decided in `selection.py`, when a failure applies in
+`mapping.py` and `engine.py` (key conflicts).
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ _REASONS = (
            "shorten the number in Sales (or clear it so the upgrade numbers the record), "
            "then sync again"),
     Reason("key_conflict", "failed",
-           "another record already synchronized to the same F&O entity uses this key as F&O "
-           "compares keys (case-insensitive, trailing spaces ignored), e.g. a contact number "
-           "equal to an account number, or two contacts with the same contact number",
-           "give one of the two records a different number in Sales, then sync again"),
+           "another record selected for the same F&O entity holds this key as F&O compares "
+           "keys (case-insensitive, accent-sensitive, trailing blanks ignored) and keeps it: "
+           "an account before a contact, else the oldest record (createdon, then id); e.g. a "
+           "contact number equal to an account number, or two contacts with the same contact "
+           "number",
+           "clear this record's number in Sales and run `p2c-upgrade run` (it gets a new "
+           "one), or give it a different number, then sync again"),
     Reason("missing_required", "failed",
            "a field F&O requires is blank after defaults and value maps (the detail names it), "
            "e.g. an account without a name (ORGANIZATIONNAME) or a default removed in the "
@@ -58,6 +63,24 @@ _REASONS = (
            "no customer to belong to (the detail gives the account and its own reason)",
            "fix the parent account first (see its reason), then sync again: the contact "
            "is retried with it"),
+    Reason("target_rejected", "failed",
+           "the target refused to store the record (the detail gives its message), e.g. a "
+           "name holding a NUL character, which PostgreSQL text cannot hold; the other "
+           "records of its batch were written",
+           "correct the value in Sales (or the target's constraint the detail names), then "
+           "sync again: the record is retried alone"),
+    Reason("fno_rejected", "failed",
+           "F&O's import refused the record; the detail is F&O's message (e.g. a customer group "
+           "or currency not found, a number sequence that refuses given numbers, a contact "
+           "person whose customer is missing in F&O)",
+           "fix the value in Sales or the setup in F&O, then sync again"),
+    Reason("fno_import_failed", "failed",
+           "the F&O import of the record's package ended Failed without naming records (the "
+           "detail is F&O's first message)",
+           "read the execution in Data management, fix the cause, then sync again"),
+    Reason("fno_import_canceled", "failed",
+           "the F&O import of the record's package was canceled in Data management",
+           "sync again"),
     Reason("no_parent", "skipped",
            "the contact is not an active customer and has no company: no template selects it",
            "nothing to do if that is right; otherwise set its company to an account, or give "
@@ -66,6 +89,14 @@ _REASONS = (
            "the contact is not an active customer and its company is another contact: the "
            "Contacts template only takes contacts whose company is an account",
            "nothing to do if that is right; otherwise set its company to an account"),
+    Reason("parent_type_unknown", "skipped",
+           "the contact is not an active customer and its company's type "
+           "(parentcustomeridtype) is neither 'account' nor 'contact' (e.g. 'lead', "
+           "'systemuser', 'Account' in another case, empty, or NULL with a company set): "
+           "no template selects it",
+           "nothing to do if that is right; if its company is an account, set "
+           "parentcustomeridtype to exactly 'account' in Sales, run `p2c-upgrade run` (step "
+           "company-is-account sets IsCompanyAnAccount), then sync again"),
     Reason("company_not_flagged", "skipped",
            "the contact's company is an account but IsCompanyAnAccount is No, so the Contacts "
            "template does not select it",

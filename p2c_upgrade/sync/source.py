@@ -17,6 +17,7 @@ from p2c_upgrade.db.connection import Database
 from p2c_upgrade.db.schema import P2C_COLUMNS
 from p2c_upgrade.errors import BlockedError, P2CError
 from p2c_upgrade.sync import state
+from p2c_upgrade.sync.selection import selection, skip_reason
 from p2c_upgrade.sync.templates import TaskPlan
 
 PARENT_COLUMNS = ("parentcustomerid", "parentcustomeridtype")
@@ -80,18 +81,6 @@ def check_duplicates(conn: Connection) -> None:
             "with `p2c-upgrade duplicates`, resolve with `p2c-upgrade duplicates --renumber`, "
             "then sync again (nothing was written)"
         )
-
-
-def selection(plan: TaskPlan, table: sa.FromClause) -> list[sa.ColumnElement[bool]]:
-    """The template's selection; a NULL flag counts as No."""
-    conds: list[sa.ColumnElement[bool]] = []
-    for col, value in plan.template.selection:
-        column = table.c[col]
-        if isinstance(value, bool):
-            conds.append(sa.func.coalesce(column, sa.false()) == sa.literal(value))
-        else:
-            conds.append(column == sa.literal(value))
-    return conds
 
 
 def count_selected(conn: Connection, plan: TaskPlan, tables: dict[str, sa.Table]) -> int:
@@ -167,14 +156,10 @@ def attach_state(conn: Connection, plan: TaskPlan, target_id: str, rows: Sequenc
 
 def unselected_contacts(conn: Connection, plans: list[TaskPlan], tables: dict[str, sa.Table]
                         ) -> dict[str, int]:
-    """Contacts that no task selects, counted by why (reason codes of `reasons.py`)."""
+    """Contacts that no task selects, counted by why (`selection.SKIP_RULES`)."""
     contact = tables["contact"]
     chosen = [sa.and_(*selection(p, contact)) for p in plans if p.template.source == "contact"]
-    reason = sa.case(
-        (contact.c.parentcustomerid.is_(None), "no_parent"),
-        (contact.c.parentcustomeridtype == "account", "company_not_flagged"),
-        else_="parent_is_contact",
-    ).label("reason")
+    reason = skip_reason(contact).label("reason")
     query = (sa.select(reason, sa.func.count()).select_from(contact)
              .where(sa.not_(sa.or_(*chosen))).group_by(reason))
     return {str(r): int(n) for r, n in conn.execute(query)}

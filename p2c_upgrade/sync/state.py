@@ -3,7 +3,8 @@
 `p2c_sync_record` holds one row per (target, task, Sales record): synced with the key it was
 written under and a fingerprint of the row, or failed with its reason. A rerun re-maps every
 record but writes only those whose fingerprint differs, that failed, or were never reached.
-`p2c_sync_run` keeps each sync's summary for `status`.
+`p2c_sync_run` keeps each sync's summary for `status`; `p2c_sync_key_owner` who keeps each key
+several records share (`keys.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from p2c_upgrade.sync.bulk import insert_rows, select_in
 
 RECORD_TABLE = "p2c_sync_record"
 RUN_TABLE = "p2c_sync_run"
+KEY_OWNER_TABLE = "p2c_sync_key_owner"
 
 SYNCED = "synced"
 FAILED = "failed"
@@ -47,6 +49,16 @@ records = sa.Table(
     sa.Column("sync_run_id", sa.Integer),
     sa.Column("updated_at", sa.DateTime),
     sa.Index("ix_p2c_sync_record_key", "key_fold", "entity", "target_id"),
+)
+#: Keys more than one selected record has, and who keeps each: rebuilt from the Sales data at
+#: the start of every sync (`p2c_upgrade.sync.keys`).
+key_owners = sa.Table(
+    KEY_OWNER_TABLE, _md,
+    sa.Column("key_fold", sa.Text, primary_key=True),
+    sa.Column("entity", sa.String(40), primary_key=True),
+    sa.Column("target_id", sa.String(36), primary_key=True),
+    sa.Column("task", sa.String(40), nullable=False),
+    sa.Column("source_id", sa.String(64), nullable=False),
 )
 runs = sa.Table(
     RUN_TABLE, _md,
@@ -90,18 +102,6 @@ def has_records(conn: Connection, target_id: str, task: str) -> bool:
     return conn.execute(query).first() is not None
 
 
-def key_holders(conn: Connection, target_id: str, entity: str, folds: list[str]
-                ) -> dict[str, tuple[str, str]]:
-    """Records whose row in the target is under any of these keys (synced, or failed since
-    they were written): key_fold -> (task, source_id)."""
-    out: dict[str, tuple[str, str]] = {}
-    found = select_in(conn, records, ("key_fold", "task", "source_id"), "key_fold", folds,
-                      {"entity": entity, "target_id": target_id})
-    for fold, task, source_id in found:
-        out.setdefault(fold, (task, source_id))
-    return out
-
-
 def lookup(conn: Connection, target_id: str, task: str, source_ids: list[str]
            ) -> dict[str, dict[str, Any]]:
     """State rows of these records (primary-key lookups): source_id -> row."""
@@ -129,6 +129,14 @@ class Statistics:
             self.next_at = 2 * self.written
             with self.db.engine.begin() as conn:
                 conn.exec_driver_sql(f"ANALYZE {self.db.quote(RECORD_TABLE)}")
+
+
+def knows_target(db: Database, target_id: str) -> bool:
+    """Whether this Sales database has ever synced to the target with this id."""
+    with db.engine.connect() as conn:
+        found = conn.execute(sa.select(runs.c.sync_run_id).where(runs.c.target_id == target_id)
+                             .limit(1)).first()
+    return found is not None
 
 
 def start_run(db: Database, target: str, target_id: str, run_id: int | None) -> int:

@@ -12,6 +12,8 @@ from typing import Any
 from tabulate import tabulate
 
 from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK
+from p2c_upgrade.redact import printable
+from p2c_upgrade.render import printable_rows
 from p2c_upgrade.sync.reasons import HOW_TO_RETRY, REASONS
 
 SUMMARY_VERSION = 1
@@ -150,10 +152,12 @@ class SyncSummary:
         return lines
 
     def to_text(self) -> str:
-        """The summary table, the failures listed, and what to do next."""
-        parts = [tabulate(self.table_rows(), headers=self.table_headers, intfmt=",")]
+        """The summary table, the failures listed, and what to do next; every value with its
+        control characters escaped (a terminal would act on them)."""
+        parts = [tabulate(printable_rows(self.table_rows()), headers=self.table_headers,
+                          intfmt=",")]
         failures = self.failure_rows()
         if failures:
-            parts.append(tabulate(failures, headers=self.failure_headers))
-        parts.append("\n".join(self.notes()))
+            parts.append(tabulate(printable_rows(failures), headers=self.failure_headers))
+        parts.append("\n".join(printable(line) for line in self.notes()))
         return "\n\n".join(p for p in parts if p)

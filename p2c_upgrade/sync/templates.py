@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from graphlib import CycleError, TopologicalSorter
 from importlib import resources
 from typing import Any
 
@@ -30,6 +31,7 @@ TEMPLATE_FILES = ("accounts.toml", "contacts.toml", "contact_to_customer.toml")
 class Template:
     template: str
     task: str
+    selects: str  # what the selection means, in words (plan's sync routing)
     project_task: str
     order: int
     depends_on: tuple[str, ...]
@@ -84,7 +86,8 @@ def _parse(name: str, data: dict[str, Any]) -> Template:
         if unknown:
             raise fail(f"fields not in {entity.display_name}: {', '.join(unknown)}")
         return Template(
-            template=data["template"], task=data["task"], project_task=data["project_task"],
+            template=data["template"], task=data["task"], selects=data["selects"],
+            project_task=data["project_task"],
             order=int(data["order"]), depends_on=tuple(data.get("depends_on", ())),
             parent_task=data.get("parent_task"), source=data["source"],
             id_column=data["id_column"], number_column=data["number_column"],
@@ -108,16 +111,23 @@ def shipped_templates() -> tuple[Template, ...]:
 
 
 def _dependency_order(templates: list[Template]) -> list[Template]:
-    pending = sorted(templates, key=lambda t: (t.order, t.task))
+    """Each task after every task it depends on (`graphlib`); among the tasks ready at once, the
+    template's `order`, then its name (dependencies on tasks not shipped are ignored)."""
+    by_name = {t.task: t for t in templates}
+    sorter: TopologicalSorter[str] = TopologicalSorter(
+        {t.task: [d for d in t.depends_on if d in by_name] for t in templates})
+    try:
+        sorter.prepare()
+    except CycleError:
+        raise P2CError("shipped templates depend on each other in a cycle") from None
+    ready: list[Template] = []
     done: list[Template] = []
-    names = {t.task for t in templates}
-    while pending:
-        ready = [t for t in pending
-                 if all(d in {x.task for x in done} or d not in names for d in t.depends_on)]
-        if not ready:
-            raise P2CError("shipped templates depend on each other in a cycle")
-        done.append(ready[0])
-        pending.remove(ready[0])
+    while sorter.is_active():
+        ready += [by_name[name] for name in sorter.get_ready()]
+        ready.sort(key=lambda t: (t.order, t.task))
+        first = ready.pop(0)
+        done.append(first)
+        sorter.done(first.task)
     return done
 
 

@@ -28,12 +28,13 @@ from p2c_upgrade.db.connection import Database, translate_errors
 from p2c_upgrade.db.lock import UpgradeLock
 from p2c_upgrade.db.privileges import require_privileges
 from p2c_upgrade.db.schema import AUTONUMBER_TABLE, existing_columns, pk_type_sql
-from p2c_upgrade.errors import P2CError, UsageError
+from p2c_upgrade.errors import MAX_INTEGER, P2CError, UsageError
 from p2c_upgrade.progress import NullProgress, Progress
 from p2c_upgrade.rules.number_format import seqpart
 from p2c_upgrade.undo.report import COLUMNS, LISTED_CONFLICTS, SCHEMA_KINDS, SEQUENCES, Column, Entry, Group, UndoResult
 from p2c_upgrade.undo.schema_objects import SchemaObjects
 from p2c_upgrade.upgrade import faults, ledger
+from p2c_upgrade.upgrade.ledger import StepState
 from p2c_upgrade.upgrade.numbers import NumberJob
 
 DEFAULT_BATCH_SIZE = 10_000
@@ -78,7 +79,7 @@ def undo_changes(db: Database, *, run_id: int | None = None, step: str | None = 
                 if outcome == "interrupted":
                     message = "interrupted by the user (Ctrl-C)"
                 with conn.begin():
-                    ledger.finish_step(conn, undo_run, "undo", outcome, error=message)
+                    ledger.finish_step(conn, undo_run, "undo", StepState(outcome), error=message)
                     ledger.finish_run(conn, undo_run, outcome, message)
                 raise
             with conn.begin():
@@ -122,20 +123,20 @@ def _finish(conn: Connection, result: UndoResult, undo_run: int) -> None:
     restored = sum(g.restored for g in result.groups)
     detail = (f"undid run {result.run_id}" if result.run_id is not None else f"undid step {result.step}")
     detail += f": {restored} values restored, {result.conflicts_total} conflicts left alone"
-    state = "blocked" if result.conflicts_total else "done"
+    state = StepState.BLOCKED if result.conflicts_total else StepState.DONE
     ledger.finish_step(conn, undo_run, "undo", state, detail=detail)
     undone = {g.step for g in result.groups if g.restored} - {"undo"}
     for name in sorted(undone):
         ledger.start_step(conn, undo_run, name)
-        ledger.finish_step(conn, undo_run, name, "pending", detail=f"undone by run {undo_run}")
+        ledger.finish_step(conn, undo_run, name, StepState.PENDING, detail=f"undone by run {undo_run}")
     if any(g.step == "undo" and g.restored for g in result.groups):
         redone = conn.execute(sa.select(ledger.steps.c.step).where(
-            ledger.steps.c.run_id.in_(result.runs), ledger.steps.c.state == "pending"))
+            ledger.steps.c.run_id.in_(result.runs), ledger.steps.c.state == StepState.PENDING.value))
         for (name,) in redone:
             if name not in undone:
                 ledger.start_step(conn, undo_run, name)
-                ledger.finish_step(conn, undo_run, name, "done", detail=f"redone by undo run {undo_run}")
-    ledger.finish_run(conn, undo_run, state)
+                ledger.finish_step(conn, undo_run, name, StepState.DONE, detail=f"redone by undo run {undo_run}")
+    ledger.finish_run(conn, undo_run, state.value)
 
 
 class _Undo(SchemaObjects):
@@ -281,6 +282,10 @@ class _Undo(SchemaObjects):
             "outcome": "", "reason": None})
         if job is None:
             return
+        if _number(e.old) is None or _number(e.new) is None:
+            self.keep(info, "left alone: a malformed journal entry (its values are not numbers "
+                            "a sequence can hold)")
+            return
         with self.conn.begin():
             present = AUTONUMBER_TABLE in self.schema()
             cur = self.seq_value(e.record_id) if present else None
@@ -327,7 +332,7 @@ class _Undo(SchemaObjects):
         return None if value is None else int(value)
 
     def still_held(self, run_id: int, e: Entry, seqs: list[Entry], job: NumberJob) -> list[str]:
-        """The numbers this sequence move handed out that a record still holds (as F&O compares)."""
+        """The numbers this sequence move handed out that a record still holds (as the duplicate gate compares)."""
         older = [s.journal_id for s in seqs if s.step == e.step and s.record_id == e.record_id
                  and s.journal_id < e.journal_id]
         lo = max(older, default=0)
@@ -349,6 +354,13 @@ class _Undo(SchemaObjects):
     def journal(self, tbl: str, record_id: str, col: str, old: str | None, new: str | None) -> None:
         self.run("journal_entry", {"undo_run": self.undo_run, "tbl": tbl, "record_id": record_id,
                                    "col": col, "old": old, "new": new})
+
+
+def _number(text: str | None) -> int | None:
+    """A sequence value as journaled: digits that fit an INTEGER; None otherwise."""
+    if text is None or not (text.isascii() and text.isdigit()) or int(text) > MAX_INTEGER:
+        return None
+    return int(text)
 
 
 def _int(text: str | None) -> int:

@@ -18,7 +18,21 @@ from sqlalchemy.engine import Connection
 from p2c_upgrade.db import sqlfiles
 from p2c_upgrade.db.connection import Database
 from p2c_upgrade.db.schema import AUTONUMBER_TABLE
+from p2c_upgrade.errors import MAX_INTEGER
 from p2c_upgrade.undo.report import COLUMNS, INDEXES, Entry, UndoResult
+
+MALFORMED_ROW = ("a malformed journal entry (not prefix|next number|suffix length as prepare "
+                 "journals a sequence row): left alone")
+
+
+def sequence_row(text: str | None) -> tuple[str, int, int] | None:
+    """A sequence row as `prepare` journals it, `prefix|next number|suffix length`; None when
+    the text is not one (a forged or damaged entry) or its numbers do not fit an INTEGER."""
+    parts = (text or "").rsplit("|", 2)
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts[1:]):
+        return None
+    start, suffix = int(parts[1]), int(parts[2])
+    return (parts[0], start, suffix) if start <= MAX_INTEGER and suffix <= MAX_INTEGER else None
 
 
 class SchemaObjects:
@@ -93,6 +107,8 @@ class SchemaObjects:
                 rows -= sum(1 for g in self.sim_gone if g[0] == AUTONUMBER_TABLE and g[2] == "(row)")
             return "table", f"table {AUTONUMBER_TABLE}", False, (f"it still holds {rows} rows" if rows else "")
         name = f"{AUTONUMBER_TABLE} row {e.record_id!r}"
+        if sequence_row(e.new) is None:
+            return "row", name, False, MALFORMED_ROW
         row = self.conn.execute(sa.text(self.sql("autonumber_row")), {"entity": e.record_id}).first() \
             if AUTONUMBER_TABLE in found else None
         if row is None:
@@ -111,9 +127,11 @@ class SchemaObjects:
         elif kind == "table":
             self.run("drop_autonumber", {})
         else:
-            prefix, start, suffix = (e.new or "||").split("|")
-            self.run("delete_autonumber_row", {"entity": e.record_id, "prefix": prefix,
-                                               "start": int(start), "suffix_length": int(suffix)})
+            values = sequence_row(e.new)
+            if values is not None:  # object_state matched it against the row: it parses
+                prefix, start, suffix = values
+                self.run("delete_autonumber_row", {"entity": e.record_id, "prefix": prefix,
+                                                   "start": start, "suffix_length": suffix})
 
     def recreate(self, run_id: int, e: Entry) -> None:
         """Undoing an undo: put back an object it had taken away (prepare's own statements)."""
@@ -136,13 +154,16 @@ class SchemaObjects:
                                           index=self.q(e.record_id), table=self.q(table))
                 params = {}
             elif e.col == "(row)" and e.old:
-                prefix, start, suffix = e.old.split("|")
                 kind, name = "row", f"{AUTONUMBER_TABLE} row {e.record_id!r}"
+                values = sequence_row(e.old)
+                if values is None:
+                    return self.outcome(kind, name, "kept", MALFORMED_ROW)
+                prefix, start, suffix = values
                 exists = AUTONUMBER_TABLE in found and self.conn.execute(
                     sa.text(self.sql("autonumber_row")), {"entity": e.record_id}).first() is not None
                 stmt = sqlfiles.statement(dialect, "prepare", "insert_autonumber")
-                params = {"entity": e.record_id, "prefix": prefix, "start": int(start),
-                          "suffix_length": int(suffix)}
+                params = {"entity": e.record_id, "prefix": prefix, "start": start,
+                          "suffix_length": suffix}
             else:
                 return
             if exists:

@@ -1,7 +1,8 @@
-"""Account numbers that collide as F&O compares them, and resolving them by renumbering.
+"""Account numbers that collide as the duplicate gate compares them, and resolving them.
 
-F&O's key is case- and accent-insensitive and ignores trailing spaces, so `ACC-1`, `acc-1`,
-`ÀCC-1` and `ACC-1 ` are one customer there. In each colliding group the oldest record keeps
+The gate compares as `p2c_upgrade.rules.keys.dataverse_key` (the Dataverse alternate key:
+case- and accent-insensitive, trailing blanks ignored), so `ACC-1`, `acc-1`, `ÀCC-1`, `ACC-1 `
+and `ACC-1` followed by a no-break space are one key. In each colliding group the oldest record keeps
 its number; `renumber` gives the others new numbers from the account sequence, journaled.
 """
 
@@ -27,9 +28,11 @@ _JOBS = {
 def _sql(conn: Connection, name: str, table: str) -> str:
     tbl, pk, col = _JOBS[table]
     prep = conn.dialect.identifier_preparer
+    quoted = prep.quote_identifier(col)
     return sqlfiles.statement(
         conn.dialect.name, "duplicates", name,
-        table=prep.quote_identifier(tbl), pk=prep.quote_identifier(pk), col=prep.quote_identifier(col),
+        table=prep.quote_identifier(tbl), pk=prep.quote_identifier(pk), col=quoted,
+        **sqlfiles.key_sql(conn.dialect.name, quoted),
     )
 
 

@@ -11,18 +11,20 @@ from __future__ import annotations
 import os
 import signal
 
-_counts: dict[tuple[str, str], int] = {}
+_counts: dict[tuple[str, str, str], int] = {}
 
 
 def checkpoint(step: str, point: str) -> None:
-    for var, sig in (("P2C_FAULT_KILL", signal.SIGKILL), ("P2C_FAULT_SIGINT", signal.SIGINT)):
+    # SIGKILL where there is one; Windows ends the process with TerminateProcess for any signal
+    kill = getattr(signal, "SIGKILL", signal.SIGTERM)
+    for var, sig in (("P2C_FAULT_KILL", kill), ("P2C_FAULT_SIGINT", signal.SIGINT)):
         spec = os.environ.get(var)
         if not spec:
             continue
         want_step, want_point, want_n = spec.rsplit(":", 2)
         if want_step != step or want_point != point:
             continue
-        key = (step, point)
+        key = (var, step, point)
         _counts[key] = _counts.get(key, 0) + 1
-        if _counts[key] == int(want_n) or sig == signal.SIGKILL and _counts[key] > int(want_n):
+        if _counts[key] == int(want_n) or sig == kill and _counts[key] > int(want_n):
             os.kill(os.getpid(), sig)

@@ -6,18 +6,19 @@ ledger can never claim a batch that did not commit, nor miss one that did.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from p2c_upgrade import __version__
+from p2c_upgrade.host import os_user
 
 metadata = sa.MetaData()
 
@@ -65,7 +66,22 @@ journal = sa.Table(
     sa.Index("p2c_journal_run_step", "run_id", "step"),
 )
 
-STATES = ("pending", "running", "done", "blocked", "failed", "interrupted", "skipped")
+class StepState(str, Enum):
+    """A step execution's state as `p2c_step.state` stores it (the value is the stored text)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+STATES = tuple(s.value for s in StepState)
 
 
 def now() -> str:
@@ -109,7 +125,7 @@ def finish_run(conn: Connection, run_id: int, outcome: str, error: str | None = 
 
 def start_step(conn: Connection, run_id: int, step: str) -> None:
     conn.execute(
-        steps.insert().values(run_id=run_id, step=step, state="running", started_at=now())
+        steps.insert().values(run_id=run_id, step=step, state=StepState.RUNNING.value, started_at=now())
     )
 
 
@@ -124,13 +140,13 @@ def record_batch(conn: Connection, run_id: int, step: str, rows: int, cursor: st
 
 
 def finish_step(
-    conn: Connection, run_id: int, step: str, state: str,
+    conn: Connection, run_id: int, step: str, state: StepState,
     *, detail: str | None = None, error: str | None = None,
 ) -> None:
     conn.execute(
         steps.update()
         .where(steps.c.run_id == run_id, steps.c.step == step)
-        .values(state=state, finished_at=now(), detail=detail, error=error)
+        .values(state=StepState(state).value, finished_at=now(), detail=detail, error=error)
     )
 
 
@@ -184,7 +200,4 @@ def latest_run(conn: Connection) -> dict[str, Any] | None:
 
 
 def _user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in some containers
-        return str(os.getuid())
+    return os_user()

@@ -21,8 +21,8 @@ from sqlalchemy.engine import Connection
 
 from p2c_upgrade.db import sqlfiles
 from p2c_upgrade.db.connection import Database
-from p2c_upgrade.errors import P2CError
-from p2c_upgrade.rules.keys import fold
+from p2c_upgrade.errors import BlockedError, P2CError
+from p2c_upgrade.rules.keys import dataverse_key
 from p2c_upgrade.rules.number_format import ALPHABET, MAX_NUMBER_LENGTH, MAX_SUFFIX_LENGTH
 from p2c_upgrade.upgrade.steps.base import BatchResult, StepContext, common_params
 
@@ -38,7 +38,10 @@ class NumberJob:
     selection: str = "pending"  # or "duplicates" (the non-oldest members of colliding groups)
 
     def identifiers(self, db: Database) -> dict[str, str]:
-        return {"table": db.quote(self.table), "pk": db.quote(self.pk), "col": db.quote(self.col)}
+        """The quoted identifiers, and blank and key equality over `t.<col>` (keys.sql)."""
+        col = db.quote(self.col)
+        return {"table": db.quote(self.table), "pk": db.quote(self.pk), "col": col,
+                **sqlfiles.key_sql(db.dialect, f"t.{col}")}
 
 
 ACCOUNT_NUMBERS = NumberJob("account", "account", "accountid", "accountnumber")
@@ -54,22 +57,27 @@ class Sequence:
 
 
 def seq_pattern(prefix: str) -> str:
-    """PostgreSQL regex for the digits of a value that looks generated from `prefix`."""
-    return "^" + re.escape(fold(prefix) or "") + "-([0-9]{1,18})-"
+    """PostgreSQL regex for the digits of a value that looks generated from `prefix` (matched
+    against the value's `dataverse_key`)."""
+    return "^" + re.escape(dataverse_key(prefix) or "") + "-([0-9]{1,18})-"
 
 
 def read_sequence(conn: Connection, db: Database, entity: str, *, lock: bool) -> Sequence:
+    """The sequence row of `entity`; BlockedError (the data blocks numbering) when it is
+    missing or unusable."""
     sql = sqlfiles.statement(db.dialect, "numbers", "lock_sequence")
     if not lock:
         sql = sql.replace("FOR UPDATE", "")
     row = conn.execute(sa.text(sql), {"entity": entity}).first()
     if row is None:
-        raise P2CError(f"msdynce_p2cautonumber has no row for {entity!r}: run the prepare step")
+        raise BlockedError(
+            f"msdynce_p2cautonumber has no row for {entity!r}: run the prepare step")
     prefix, next_value, suffix_length = row
     if next_value is None or int(next_value) < 0:
-        raise P2CError(f"msdynce_p2cautonumber: the {entity} sequence has no valid next value")
+        raise BlockedError(
+            f"msdynce_p2cautonumber: the {entity} sequence has no valid next value")
     if suffix_length is None or not 0 <= int(suffix_length) <= MAX_SUFFIX_LENGTH:
-        raise P2CError(
+        raise BlockedError(
             f"msdynce_p2cautonumber: the {entity} suffix length must be 0..{MAX_SUFFIX_LENGTH}"
         )
     return Sequence(prefix or "", int(next_value), int(suffix_length))
@@ -129,7 +137,7 @@ class NumberExecution:
         count = int(count or 0)
         if count:
             if int(longest) > MAX_NUMBER_LENGTH:
-                raise P2CError(
+                raise BlockedError(
                     f"the {self.job.entity} sequence would hand out numbers longer than "
                     f"{MAX_NUMBER_LENGTH} characters (next value {seq.next_value}); "
                     "shorten the prefix or suffix in msdynce_p2cautonumber"

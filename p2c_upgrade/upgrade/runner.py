@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
@@ -20,10 +20,15 @@ from p2c_upgrade.db.schema import P2C_COLUMNS, check_sales_schema, existing_colu
 from p2c_upgrade.errors import BlockedError, P2CError
 from p2c_upgrade.progress import NullProgress, Progress
 from p2c_upgrade.upgrade import faults, fingerprint, ledger
+from p2c_upgrade.upgrade.ledger import StepState
 from p2c_upgrade.upgrade.numbers import ACCOUNT_RENUMBER
 from p2c_upgrade.upgrade.registry import select_steps
 from p2c_upgrade.upgrade.steps.base import Step, StepContext
 from p2c_upgrade.upgrade.steps.numbers_step import NumberingStep
+
+if TYPE_CHECKING:
+    from p2c_upgrade.config import Config
+    from p2c_upgrade.sync.summary import SyncSummary
 
 #: Rows per batch. Measured on PostgreSQL at 1M accounts / 2M contacts (scripts/bench): 20,000
 #: took 3.0x the one-statement baseline, 500,000 about 1.05x; small batches touch every heap page
@@ -38,7 +43,7 @@ class RunOptions:
     journal: bool = True
     salt: str = ""
     target: str | None = None
-    config: Any = None
+    config: Config | None = None
     show_personal_data: bool = False
     progress: Progress = field(default_factory=NullProgress)
     #: the fingerprint value of the approved plan the run was checked against (`run --plan`)
@@ -48,7 +53,7 @@ class RunOptions:
 @dataclass
 class StepOutcome:
     step: str
-    state: str
+    state: StepState
     rows_changed: int
     batches: int
     seconds: float
@@ -60,7 +65,7 @@ class RunReport:
     run_id: int
     outcomes: list[StepOutcome]
     blocked: list[str]
-    sync_summary: Any = None
+    sync_summary: SyncSummary | None = None
     #: a step refused because of the data (BlockedError): the run stopped there
     refused: str | None = None
 
@@ -137,9 +142,8 @@ def _execute(db: Database, conn: Connection, run_id: int, step: Step, options: R
     started = time.monotonic()
     ctx = StepContext(
         db=db, conn=conn, run_id=run_id, step=name, batch_size=options.batch_size,
-        journal=options.journal, salt=options.salt,
-        extra={"target": options.target, "config": options.config,
-               "progress": options.progress, "show_personal_data": options.show_personal_data},
+        journal=options.journal, salt=options.salt, target=options.target, config=options.config,
+        progress=options.progress, show_personal_data=options.show_personal_data,
     )
     with conn.begin():
         if step.needs_p2c_columns:
@@ -154,13 +158,13 @@ def _execute(db: Database, conn: Connection, run_id: int, step: Step, options: R
     rows = batches = 0
     detail: str | None = None
     blocked: str | None = None
+    skipped = False
     try:
         with conn.begin():
             total = step.begin(ctx, cursor)
         bar = options.progress.bar(total, name)
-        own = getattr(step, "own_transactions", False)
         while True:
-            if own:
+            if step.own_transactions:
                 result = step.apply_batch(ctx, cursor)
                 with conn.begin():
                     ledger.record_batch(conn, run_id, name, result.rows, result.cursor)
@@ -174,6 +178,9 @@ def _execute(db: Database, conn: Connection, run_id: int, step: Step, options: R
             batches += 1
             detail = result.detail or detail
             blocked = result.blocked or blocked
+            skipped = skipped or result.skipped
+            if result.sync_summary is not None:
+                report.sync_summary = result.sync_summary
             moved = result.rows if result.scanned is None else result.scanned
             bar.update(min(moved, max(total - bar.n, 0)) if total is not None else moved)
             cursor = result.cursor
@@ -188,9 +195,9 @@ def _execute(db: Database, conn: Connection, run_id: int, step: Step, options: R
         if conn.in_transaction():
             conn.rollback()
         message = exc.message if isinstance(exc, P2CError) else describe_db_error(exc, db)
-        state = "blocked" if isinstance(exc, BlockedError) else "failed"
+        state = StepState.BLOCKED if isinstance(exc, BlockedError) else StepState.FAILED
         if interrupt.is_interruption(exc):
-            state, message = "interrupted", "interrupted by the user (Ctrl-C)"
+            state, message = StepState.INTERRUPTED, "interrupted by the user (Ctrl-C)"
         with translate_errors(db), conn.begin():
             ledger.finish_step(conn, run_id, name, state, error=db.mask(message))
         if not isinstance(exc, BlockedError) or interrupt.is_interruption(exc):
@@ -198,9 +205,7 @@ def _execute(db: Database, conn: Connection, run_id: int, step: Step, options: R
         report.refused = db.mask(message)
         report.blocked.append(report.refused)
         return StepOutcome(name, state, rows, batches, time.monotonic() - started, report.refused)
-    state = "blocked" if blocked else "done"
-    if name == "initial-sync" and detail and detail.startswith("skipped"):
-        state = "skipped"
+    state = StepState.BLOCKED if blocked else StepState.SKIPPED if skipped else StepState.DONE
     with conn.begin():
         ledger.finish_step(conn, run_id, name, state, detail=blocked or detail)
     seconds = time.monotonic() - started
@@ -210,6 +215,4 @@ def _execute(db: Database, conn: Connection, run_id: int, step: Step, options: R
     )
     if blocked:
         report.blocked.append(blocked)
-    if "sync_summary" in ctx.extra:
-        report.sync_summary = ctx.extra["sync_summary"]
     return StepOutcome(name, state, rows, batches, seconds, blocked or detail)

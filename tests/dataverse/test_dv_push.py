@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from dvhelp import cli, client_for, org_numbers, writes
-
 from p2c_upgrade.dataverse.pull import pull
 from p2c_upgrade.dataverse.push import push
+
+from .dvhelp import cli, client_for, org_numbers, writes
 
 NUMBER = re.compile(r"^(ACC|CON)-(\d{5,})-[A-Z0-9]{6}$")
 

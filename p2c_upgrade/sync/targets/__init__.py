@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from p2c_upgrade.sync.targets.base import Target, TargetRow, UpsertCounts
+from p2c_upgrade.sync.targets.base import RowsRejected, Target, TargetRow, UpsertCounts
 from p2c_upgrade.sync.targets.database import DatabaseTarget
 from p2c_upgrade.sync.targets.fno import FNO_PREFIX, FnoTarget
 from p2c_upgrade.sync.targets.package import PACKAGE_PREFIX, PackageTarget
@@ -29,5 +29,5 @@ def open_target(target: str, *, package_max_rows: int, batch_size: int = 5000,
     return DatabaseTarget.open(target)
 
 
-__all__ = ["FNO_PREFIX", "DatabaseTarget", "FnoTarget", "PackageTarget", "Target", "TargetRow",
-           "UpsertCounts", "open_target"]
+__all__ = ["FNO_PREFIX", "DatabaseTarget", "FnoTarget", "PackageTarget", "RowsRejected",
+           "Target", "TargetRow", "UpsertCounts", "open_target"]

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from p2c_upgrade.errors import P2CError
 from p2c_upgrade.sync.entities import Entity
+
+
+class RowsRejected(P2CError):
+    """The target refused a batch on the data of its rows (a value it cannot store, a
+    constraint of its own); nothing of the batch was written. The engine writes the rows again
+    in halves until each row it refuses fails alone (reason `target_rejected`, with this
+    message as the detail)."""
 
 
 @dataclass(frozen=True)

@@ -8,20 +8,32 @@ database's sync state to this very database: a new, empty target gets a new id.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 
-from p2c_upgrade.db.connection import Database, open_database, parse_url, translate_errors
+from p2c_upgrade.db.connection import (
+    Database,
+    describe_db_error,
+    open_database,
+    parse_url,
+    translate_errors,
+)
 from p2c_upgrade.errors import UsageError
 from p2c_upgrade.sync.bulk import insert_rows, select_in, update_rows
 from p2c_upgrade.sync.entities import ENTITIES, Entity
-from p2c_upgrade.sync.targets.base import TargetRow, UpsertCounts
+from p2c_upgrade.sync.targets.base import RowsRejected, TargetRow, UpsertCounts
 
 TARGET_ID_TABLE = "p2c_target"
+#: errors caused by the rows' data, not by the target (its connection, locks, disk, rights)
+DATA_ERRORS = (sa.exc.DataError, sa.exc.IntegrityError, psycopg.DataError,
+               psycopg.IntegrityError, sqlite3.DataError, sqlite3.IntegrityError)
 
 
 def entity_tables() -> tuple[sa.MetaData, dict[str, sa.Table]]:
@@ -96,7 +108,7 @@ class DatabaseTarget:
         names = tuple(f.lower() for f in fields)
         written = (*names, "p2c_task", "p2c_source_id")
         counts = UpsertCounts()
-        with translate_errors(self.db), self.db.engine.begin() as conn:
+        with translate_errors(self.db), _rejections(self.db), self.db.engine.begin() as conn:
             existing = {row[0]: tuple(row[1:]) for row in select_in(
                 conn, t, ("p2c_key", *written), "p2c_key", [r.key_fold for r in rows])}
             inserts: list[tuple[Any, ...]] = []
@@ -155,6 +167,15 @@ class DatabaseTarget:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+@contextmanager
+def _rejections(db: Database) -> Iterator[None]:
+    """A data error of a batch becomes `RowsRejected` (its transaction rolled back)."""
+    try:
+        yield
+    except DATA_ERRORS as exc:
+        raise RowsRejected(describe_db_error(exc, db)) from exc
 
 
 def _ensure_schema(url: str, schema: str) -> None:

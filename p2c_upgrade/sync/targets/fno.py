@@ -25,6 +25,23 @@ FNO_PREFIX = "fno:"
 _NS = uuid.UUID("2f9d8a34-61b1-4c0e-9a57-3f0f1b6f6c11")
 
 
+def target_id_for(base_url: str, legal_entity: str) -> str:
+    """The sync state's target id of one F&O environment and legal entity (stable)."""
+    host = base_url.split("://", 1)[-1].lower()
+    return str(uuid.uuid5(_NS, f"{host}/{legal_entity.lower()}"))
+
+
+def connect(url: str, settings: Any, say: Callable[[str], None] | None = None) -> tuple[Any, str]:
+    """(FnoClient, target id) for `fno:URL` with `[fno]` settings (plan and verify)."""
+    from p2c_upgrade.fno._auth_shim import check_service_url, token_provider
+    from p2c_upgrade.fno.client import FnoClient
+
+    legal = settings.require_legal_entity()
+    base_url = check_service_url(url)
+    token = token_provider(settings.auth, base_url, env_token_var="P2C_FNO_TOKEN")
+    return FnoClient(base_url, token, on_wait=say), target_id_for(base_url, legal)
+
+
 class FnoTarget:
     kind = "fno"
     #: records are synced only once F&O has imported them (the engine records them pending)
@@ -35,8 +52,7 @@ class FnoTarget:
         self.base_url = base_url
         self.settings = settings
         self.legal_entity: str = settings.require_legal_entity()
-        host = base_url.split("://", 1)[-1].lower()
-        self.target_id = str(uuid.uuid5(_NS, f"{host}/{self.legal_entity.lower()}"))
+        self.target_id = target_id_for(base_url, self.legal_entity)
         self.description = f"fno:{base_url} (legal entity {self.legal_entity})"
         self.package = package
         self._tmp = tmp

@@ -7,6 +7,11 @@ customers before contact persons, at most `max_rows` rows of an entity per zip, 
 contact persons only once every customer is in it or in an earlier one, so importing the zips
 in name order never meets a contact person before its customer. Output is byte-for-byte
 deterministic; an unchanged package is not rewritten.
+
+Zip names number the parts from 01, zero-padded to the width of the part count (at least two
+digits: `-01` to `-99`, then `-001` to `-100` and on), so their names sort in import order.
+The directory belongs to one sync at a time and to one Sales database, and the writer touches
+only its own files (`package_dir`).
 """
 
 from __future__ import annotations
@@ -16,17 +21,23 @@ import csv
 import hashlib
 import io
 import json
-import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from p2c_upgrade.errors import P2CError
+from p2c_upgrade.errors import P2CError, UsageError
 from p2c_upgrade.sync.entities import CONTACT_PERSONS, CUSTOMERS, Entity
 from p2c_upgrade.sync.targets import manifest
 from p2c_upgrade.sync.targets.base import TargetRow, UpsertCounts
 from p2c_upgrade.sync.targets.database import DatabaseTarget
+from p2c_upgrade.sync.targets.package_dir import (
+    LOCK_NAME,
+    DirectoryLock,
+    atomic_file,
+    refuse_links,
+    remove_written,
+)
 
 PACKAGE_PREFIX = "package:"
 STORE_NAME = ".p2c-package-store.sqlite"
@@ -42,8 +53,10 @@ class PackageTarget:
     kind = "package"
 
     def __init__(self, directory: Path, store: DatabaseTarget, max_rows: int,
-                 description: str, batch_size: int = 5000) -> None:
+                 description: str, batch_size: int = 5000,
+                 lock: DirectoryLock | None = None) -> None:
         self.directory = directory
+        self.lock = lock
         self.store = store
         self.max_rows = max_rows
         self.batch_size = batch_size
@@ -64,8 +77,25 @@ class PackageTarget:
         except OSError as exc:
             raise P2CError(f"cannot create the package directory {path}: {exc.strerror}"
                            ) from None
-        store = DatabaseTarget.open(f"sqlite:///{path / STORE_NAME}")
-        return cls(path, store, max_rows, description, batch_size)
+        own = (STORE_NAME, *(STORE_NAME + s for s in ("-journal", "-wal", "-shm")),
+               INDEX_NAME, LOCK_NAME)
+        refuse_links(path, own)
+        lock = DirectoryLock(path).acquire()
+        try:
+            store = DatabaseTarget.open(f"sqlite:///{path / STORE_NAME}")
+        except BaseException:
+            lock.release()
+            raise
+        return cls(path, store, max_rows, description, batch_size, lock)
+
+    def check_owner(self, known: bool) -> None:
+        """UsageError when the package holds rows but the Sales database syncing now never
+        synced to it (`known`: its sync runs name this target's id): another Sales database's
+        package, which this sync would mix into."""
+        if not known and any(self.store.row_counts().values()):
+            raise UsageError(f"the package directory {self.directory} holds the initial sync of "
+                             "another Sales database: give each Sales database its own package "
+                             "directory (or remove this one to start it anew)")
 
     def mask(self, text: str) -> str:
         return text
@@ -77,13 +107,17 @@ class PackageTarget:
     def finish(self, columns: dict[str, tuple[str, ...]], changed: bool) -> dict[str, Any]:
         counts = {e.name: n for e, n in zip((CUSTOMERS, CONTACT_PERSONS), self._counts(), strict=True)}
         parts = plan_parts(counts[CUSTOMERS.name], counts[CONTACT_PERSONS.name], self.max_rows)
-        names = [f"{ZIP_PREFIX}{i:02d}.zip" for i in range(1, len(parts) + 1)]
+        names = zip_names(len(parts))
         signature = json.dumps({"columns": columns, "max_rows": self.max_rows,
                                 "counts": counts, "label": self.label,
                                 "generation": self.store.generation()}, sort_keys=True)
         if changed or not self._up_to_date(names, signature):
+            written = self._written()
+            # recorded before the first byte: a rerun after a crash still knows these are ours
+            self._write_index({}, "", sorted(set(written) | set(names)))
             self._render(parts, names, columns)
-            self._write_index(names, signature)
+            remove_written(self.directory, written, keep=names)
+            self._write_index({n: _sha256(self.directory / n) for n in names}, signature, names)
         return {
             "kind": self.kind, "target": self.description,
             "rows": {CUSTOMERS.display_name: counts[CUSTOMERS.name],
@@ -92,7 +126,11 @@ class PackageTarget:
         }
 
     def close(self) -> None:
-        self.store.close()
+        try:
+            self.store.close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
 
     # -- rendering -------------------------------------------------------------------------
 
@@ -107,27 +145,35 @@ class PackageTarget:
             for e in (CUSTOMERS, CONTACT_PERSONS)
         }
         total = len(parts)
+        width = _width(total)
         for number, (part, name) in enumerate(zip(parts, names, strict=True), start=1):
-            tmp = self.directory / f".{name}.tmp"
-            group = f"{self.label} {number:02d} of {total:02d}"
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            group = f"{self.label} {number:0{width}d} of {total:0{width}d}"
+            with atomic_file(self.directory, name) as handle, \
+                    zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 entities = [(e, columns.get(e.name, (e.key,))) for e, _, _ in part]
                 _add(zf, "Manifest.xml", manifest.manifest(group, entities))
                 _add(zf, "PackageHeader.xml", manifest.package_header(group))
                 for entity, _offset, rows in part:
                     fields = columns.get(entity.name, (entity.key,))
                     _write_csv(zf, entity, fields, streams[entity.name], rows)
-            os.replace(tmp, self.directory / name)
-        for old in self.directory.glob(f"{ZIP_PREFIX}*.zip"):
-            if old.name not in names:
-                old.unlink()
 
-    def _up_to_date(self, names: list[str], signature: str) -> bool:
+    def _index(self) -> dict[str, Any]:
         try:
             index = json.loads((self.directory / INDEX_NAME).read_text("utf-8"))
         except (OSError, ValueError):
-            return False
-        if index.get("signature") != signature or index.get("files") is None:
+            return {}
+        return index if isinstance(index, dict) else {}
+
+    def _written(self) -> list[str]:
+        """The zips the index records writing (an index of an older version: its files)."""
+        index = self._index()
+        names = index.get("written", list(index.get("files") or {}))
+        return [n for n in names if isinstance(n, str) and n.startswith(ZIP_PREFIX)
+                and n.endswith(".zip")] if isinstance(names, list) else []
+
+    def _up_to_date(self, names: list[str], signature: str) -> bool:
+        index = self._index()
+        if index.get("signature") != signature or not isinstance(index.get("files"), dict):
             return False
         files: dict[str, str] = index["files"]
         return list(files) == names and all(
@@ -135,12 +181,22 @@ class PackageTarget:
             for n, digest in files.items()
         )
 
-    def _write_index(self, names: list[str], signature: str) -> None:
-        index = {"signature": signature,
-                 "files": {n: _sha256(self.directory / n) for n in names}}
-        tmp = self.directory / f"{INDEX_NAME}.tmp"
-        tmp.write_text(json.dumps(index, indent=1, sort_keys=True), "utf-8")
-        os.replace(tmp, self.directory / INDEX_NAME)
+    def _write_index(self, files: dict[str, str], signature: str, written: list[str]) -> None:
+        """`files`: the finished package (name: sha256); `written`: every zip that may be on
+        disk because this writer wrote it (the only ones it ever deletes)."""
+        index = {"signature": signature, "files": files, "written": written}
+        with atomic_file(self.directory, INDEX_NAME) as handle:
+            handle.write(json.dumps(index, indent=1, sort_keys=True).encode("utf-8"))
+
+
+def zip_names(count: int) -> list[str]:
+    """The zips' names in import order; they sort in that order too."""
+    width = _width(count)
+    return [f"{ZIP_PREFIX}{i:0{width}d}.zip" for i in range(1, count + 1)]
+
+
+def _width(count: int) -> int:
+    return max(2, len(str(count)))
 
 
 def plan_parts(customers: int, persons: int, max_rows: int) -> list[Part]:

@@ -7,12 +7,17 @@ batch's progress in the same transaction and commits both together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.engine import Connection
 
 from p2c_upgrade.db.connection import Database
-from p2c_upgrade.rules.keys import BLANK_CHARS, FOLD_FROM, FOLD_TO
+from p2c_upgrade.progress import NullProgress, Progress
+from p2c_upgrade.rules.keys import sql_params
+
+if TYPE_CHECKING:  # types only: the sync engine is loaded when a sync runs
+    from p2c_upgrade.config import Config
+    from p2c_upgrade.sync.summary import SyncSummary
 
 
 @dataclass
@@ -26,7 +31,13 @@ class StepContext:
     batch_size: int = 500_000
     journal: bool = True
     salt: str = ""
-    extra: dict[str, object] = field(default_factory=dict)
+    #: the sync target (`URL` or `package:DIR`) of `run --target` or the configuration, if any
+    target: str | None = None
+    #: the checked configuration (`None`: the templates' defaults)
+    config: Config | None = None
+    progress: Progress = field(default_factory=NullProgress)
+    #: whether names may appear in messages (`--show-personal-data`)
+    show_personal_data: bool = False
 
     @property
     def dialect(self) -> str:
@@ -47,6 +58,10 @@ class BatchResult:
     detail: str | None = None
     #: how far the progress bar moves, when that is not `rows` (rows scanned, say)
     scanned: int | None = None
+    #: the step had nothing to do by design (no sync target, say): recorded `skipped`
+    skipped: bool = False
+    #: what a sync step synchronized (the runner hands it to the run's report)
+    sync_summary: SyncSummary | None = None
 
 
 class Step(Protocol):
@@ -56,6 +71,8 @@ class Step(Protocol):
     needs_p2c_columns: bool
     #: whether an interrupted execution's ledger cursor is where the next one starts
     resumes_from_cursor: bool
+    #: whether `apply_batch` commits on its own (the runner then records each batch after it)
+    own_transactions: bool
 
     def begin(self, ctx: StepContext, cursor: str | None) -> int | None:
         """Prepare an execution (may build temp work tables); returns the work total if known."""
@@ -71,4 +88,5 @@ class Step(Protocol):
 
 
 def common_params() -> dict[str, str]:
-    return {"ws": BLANK_CHARS, "fold_from": FOLD_FROM, "fold_to": FOLD_TO}
+    """The bind parameters of blank and key equality in the packaged SQL (rules/keys.py)."""
+    return sql_params()

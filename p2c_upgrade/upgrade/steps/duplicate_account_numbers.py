@@ -18,6 +18,7 @@ class DuplicateGateStep:
     summary = "block initial-sync while account numbers collide as F&O compares them"
     needs_p2c_columns = False
     resumes_from_cursor = False
+    own_transactions = False
 
     def begin(self, ctx: StepContext, cursor: str | None) -> int | None:
         return None

@@ -15,6 +15,7 @@ from p2c_upgrade.upgrade.steps.base import BatchResult, StepContext
 class FlagStep:
     needs_p2c_columns = True
     resumes_from_cursor = True
+    own_transactions = False
 
     def __init__(self, name: str, summary: str, sql_name: str) -> None:
         self.name = name

@@ -30,9 +30,9 @@ class InitialSyncStep:
         return None
 
     def apply_batch(self, ctx: StepContext, cursor: str | None) -> BatchResult:
-        target = ctx.extra.get("target")
+        target = ctx.target
         if not target:
-            return BatchResult(0, None, True, detail="skipped: " + NO_TARGET)
+            return BatchResult(0, None, True, detail="skipped: " + NO_TARGET, skipped=True)
         from p2c_upgrade.sync.source import check_upgrade_finished  # loaded when a sync runs
 
         with ctx.conn.begin():  # short: on SQLite an open transaction holds the write lock
@@ -44,14 +44,13 @@ class InitialSyncStep:
                 "list them with `p2c-upgrade duplicates`, resolve with "
                 "`p2c-upgrade duplicates --renumber`, then run again"
             )
+        from p2c_upgrade.config import Config
         from p2c_upgrade.sync import run_sync  # the sync engine is only loaded when a sync runs
 
         summary = run_sync(
-            ctx.db, str(target), ctx.extra["config"],  # type: ignore[arg-type]
-            run_id=ctx.run_id, progress=ctx.extra.get("progress"),  # type: ignore[arg-type]
-            show_personal_data=bool(ctx.extra.get("show_personal_data")),
+            ctx.db, target, ctx.config or Config(), run_id=ctx.run_id, progress=ctx.progress,
+            show_personal_data=ctx.show_personal_data,
         )
-        ctx.extra["sync_summary"] = summary
         written = sum(t.get("inserted", 0) + t.get("updated", 0)
                       for t in summary.to_dict().get("tasks", []))
         detail = f"{written} records written to {summary.to_dict().get('target', target)}"
@@ -59,8 +58,8 @@ class InitialSyncStep:
             return BatchResult(written, None, True, blocked=(
                 f"{summary.failed_total} records failed to synchronize: see "
                 "`p2c-upgrade sync` output and runbooks/initial-sync-and-sync-errors.md"),
-                detail=detail)
-        return BatchResult(written, None, True, detail=detail)
+                detail=detail, sync_summary=summary)
+        return BatchResult(written, None, True, detail=detail, sync_summary=summary)
 
     def end(self, ctx: StepContext) -> None:
         return None

@@ -13,6 +13,7 @@ from p2c_upgrade.upgrade.steps.base import BatchResult, StepContext, common_para
 class NumberingStep:
     needs_p2c_columns = True
     resumes_from_cursor = False
+    own_transactions = False
 
     def __init__(self, name: str, summary: str, job: NumberJob) -> None:
         self.name = name
@@ -36,10 +37,9 @@ class NumberingStep:
             self._execution = None
 
     def verify(self, conn: Connection, db: Database) -> list[str]:
-        table, col = db.quote(self.job.table), db.quote(self.job.col)
-        trim = "btrim" if db.is_postgres else "trim"
+        ids = self.job.identifiers(db)
         missing = conn.execute(
-            sa.text(f"SELECT count(*) FROM {table} WHERE {col} IS NULL OR {trim}({col}, :ws) = ''"),
+            sa.text(f"SELECT count(*) FROM {ids['table']} t WHERE {ids['is_blank']}"),
             common_params(),
         ).scalar()
         problems = []

@@ -37,6 +37,7 @@ class PrepareStep:
     summary = "add the P2C columns, the number-sequence table and its two rows where missing"
     needs_p2c_columns = False
     resumes_from_cursor = False
+    own_transactions = False
 
     def begin(self, ctx: StepContext, cursor: str | None) -> int | None:
         return None

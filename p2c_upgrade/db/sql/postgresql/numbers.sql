@@ -1,5 +1,6 @@
 -- Number assignment for account.accountnumber and contact.msdynce_contactnumber.
--- {table}, {pk}, {col} are the job's table, primary key and number column.
+-- {table}, {pk}, {col} are the job's table, primary key and number column; {is_blank} and
+-- {dataverse_key} are keys.sql's expressions over t.{col} (rules/keys.py).
 -- Numbers: PREFIX-NNNNN-SUFFIX, NNNNN the sequence number padded to at least five digits
 -- (lpad would truncate past 99999), SUFFIX from md5(salt || key) mapped into A-Z0-9.
 
@@ -8,36 +9,35 @@
 SELECT row_number() OVER (ORDER BY t.createdon ASC NULLS LAST, t.{pk}) AS k,
        t.{pk} AS id, t.{col} AS old
 FROM {table} t
-WHERE t.{col} IS NULL OR btrim(t.{col}, CAST(:ws AS text)) = ''
+WHERE {is_blank}
 
 -- name: duplicates
--- Accounts that must give up their number: every member of a colliding group (F&O key:
--- case- and accent-insensitive, trailing spaces ignored) but the oldest.
+-- Records that must give up their number: every member of a colliding group (the duplicate
+-- gate's key, {dataverse_key} of keys.sql: case- and accent-insensitive, trailing blanks
+-- ignored) but the oldest.
 SELECT row_number() OVER (ORDER BY r.createdon ASC NULLS LAST, r.id) AS k, r.id, r.old
 FROM (
-    SELECT accountid AS id, accountnumber AS old, createdon,
-           row_number() OVER (PARTITION BY fk ORDER BY createdon ASC NULLS LAST, accountid) AS rank,
+    SELECT id, old, createdon,
+           row_number() OVER (PARTITION BY fk ORDER BY createdon ASC NULLS LAST, id) AS rank,
            count(*) OVER (PARTITION BY fk) AS size
     FROM (
-        SELECT accountid, accountnumber, createdon,
-               rtrim(CASE WHEN octet_length(accountnumber) = char_length(accountnumber) THEN lower(accountnumber COLLATE "C")
-                ELSE translate(accountnumber, CAST(:fold_from AS text), CAST(:fold_to AS text)) END, ' ') AS fk
-        FROM account
-        WHERE accountnumber IS NOT NULL AND btrim(accountnumber, CAST(:ws AS text)) <> ''
+        SELECT t.{pk} AS id, t.{col} AS old, t.createdon, {dataverse_key} AS fk
+        FROM {table} t
+        WHERE NOT {is_blank}
     ) keyed
 ) r
 WHERE r.size > 1 AND r.rank > 1
 
 -- name: reserved
 -- Sequence numbers already taken by existing values that look generated (PREFIX-<digits>-...,
--- compared as F&O compares): a generated number never repeats one of them.
+-- compared as the duplicate gate compares, {dataverse_key}): a generated number never repeats
+-- one of them.
 SELECT DISTINCT CAST(m AS bigint) AS r
 FROM (
-    SELECT substring(rtrim(CASE WHEN octet_length(t.{col}) = char_length(t.{col}) THEN lower(t.{col} COLLATE "C")
-                ELSE translate(t.{col}, CAST(:fold_from AS text), CAST(:fold_to AS text)) END, ' ')
-                     FROM CAST(:seq_pattern AS text)) AS m
+    SELECT substring({dataverse_key} FROM CAST(:seq_pattern AS text)) AS m
     FROM {table} t
-    -- The fold maps one character to one: such a value has '-' right after the prefix.
+    -- The key maps one character to one and keeps leading ones: such a value has '-' right
+    -- after the prefix.
     WHERE substr(t.{col}, char_length(CAST(:prefix AS text)) + 1, 1) = '-'
 ) s
 WHERE m IS NOT NULL

@@ -84,6 +84,8 @@ LEFT JOIN (
 -- name: contact_summary
 -- One pass over the contacts: per sync route and country, how many contacts, how many become
 -- active customers (and through which documents) and how many IsCompanyAnAccount flags change.
+-- {route} (p2c_upgrade/sync/selection.py, from the templates' selections and the skip rules)
+-- names the task that selects a contact after the upgrade, else why none does.
 SELECT r.route, r.address1_country, count(*) AS contacts,
        sum(r.becomes_active) AS becomes_active,
        sum(r.becomes_active * r.via_quote) AS via_quote,
@@ -92,12 +94,7 @@ SELECT r.route, r.address1_country, count(*) AS contacts,
        sum(r.company_changes * r.company_after) AS company_to_true,
        sum(r.company_changes * (1 - r.company_after)) AS company_to_false
 FROM (
-    SELECT c.*,
-           CASE WHEN c.active_after = 1 THEN 'ContactToCustomer'
-                WHEN c.company_after = 1 THEN 'Contacts'
-                WHEN c.parentcustomerid IS NULL THEN 'no_parent'
-                WHEN c.parentcustomeridtype = 'contact' THEN 'parent_is_contact'
-                ELSE 'parent_type_unknown' END AS route
+    SELECT c.*, {route} AS route
     FROM ({contacts}) c
 ) r
 GROUP BY r.route, r.address1_country
@@ -112,9 +109,10 @@ ORDER BY accountid
 LIMIT :examples
 
 -- name: contact_country_examples
--- Only contacts a sync task selects (after the upgrade): the others never reach F&O.
+-- Only contacts a sync task selects (after the upgrade; {selected}, from the templates'
+-- selections by p2c_upgrade/sync/selection.py): the others never reach F&O.
 SELECT CAST(c.contactid AS text) AS id, c.address1_country AS value FROM ({contacts}) c
-WHERE (c.active_after = 1 OR c.company_after = 1)
+WHERE {selected}
   AND (c.address1_country IN :values OR (:with_null = 1 AND c.address1_country IS NULL))
 ORDER BY c.contactid
 LIMIT :examples

@@ -1,22 +1,23 @@
--- Values that collide as F&O compares keys: case-insensitive, accent-insensitive, trailing
--- spaces ignored (SQL_Latin1_General_CP1_CI_AS); NULL and blank values are excluded.
--- p2c_fold() is registered by p2c-upgrade on every connection (p2c_upgrade/folding.py).
+-- Values that collide as the duplicate gate compares keys: {dataverse_key} of keys.sql, the
+-- Dataverse alternate key's equality (case-insensitive, accent-insensitive, trailing blanks
+-- ignored; rules/keys.py), which is never less strict than F&O's. NULL and blank values
+-- ({is_blank}) are excluded. Both are expressions over {col}.
 
 -- name: count_groups
 SELECT count(*) FROM (
     SELECT 1
     FROM {table}
-    WHERE {col} IS NOT NULL AND trim({col}, :ws) <> ''
-    GROUP BY p2c_fold({col})
+    WHERE NOT {is_blank}
+    GROUP BY {dataverse_key}
     HAVING count(*) > 1
 ) g
 
 -- name: members
 -- Every record of every colliding group, the oldest (which keeps its number) first.
 WITH keyed AS (
-    SELECT {pk} AS id, {col} AS number, createdon, p2c_fold({col}) AS fk
+    SELECT {pk} AS id, {col} AS number, createdon, {dataverse_key} AS fk
     FROM {table}
-    WHERE {col} IS NOT NULL AND trim({col}, :ws) <> ''
+    WHERE NOT {is_blank}
 ), colliding AS (
     SELECT fk FROM keyed GROUP BY fk HAVING count(*) > 1
 )

@@ -1,36 +1,39 @@
 -- Number assignment for account.accountnumber and contact.msdynce_contactnumber (SQLite).
 -- {table}, {pk}, {col} are the job's table, primary key and number column.
--- p2c_fold(x), p2c_seqpart(folded, prefix) and p2c_suffix(key, salt, length) are registered by
--- p2c-upgrade on every connection (p2c_upgrade/db.py); printf('%05d') pads without truncating.
+-- {is_blank} and {dataverse_key} are keys.sql's expressions over t.{col} (rules/keys.py);
+-- p2c_seqpart(value, prefix) and p2c_suffix(key, salt, length) are registered by p2c-upgrade
+-- on every connection (p2c_upgrade/db/connection.py); printf('%05d') pads without truncating.
 
 -- name: pending
 -- Records without a number (NULL or blank), oldest first; undated records last.
 SELECT row_number() OVER (ORDER BY t.createdon IS NULL, t.createdon, t.{pk}) AS k,
        t.{pk} AS id, t.{col} AS old
 FROM {table} t
-WHERE t.{col} IS NULL OR trim(t.{col}, :ws) = ''
+WHERE {is_blank}
 
 -- name: duplicates
--- Accounts that must give up their number: every member of a colliding group (F&O key:
--- case- and accent-insensitive, trailing spaces ignored) but the oldest.
+-- Records that must give up their number: every member of a colliding group (the duplicate
+-- gate's key, {dataverse_key} of keys.sql: case- and accent-insensitive, trailing blanks
+-- ignored) but the oldest.
 SELECT row_number() OVER (ORDER BY r.createdon IS NULL, r.createdon, r.id) AS k, r.id, r.old
 FROM (
-    SELECT accountid AS id, accountnumber AS old, createdon,
-           row_number() OVER (PARTITION BY fk ORDER BY createdon IS NULL, createdon, accountid) AS rank,
+    SELECT id, old, createdon,
+           row_number() OVER (PARTITION BY fk ORDER BY createdon IS NULL, createdon, id) AS rank,
            count(*) OVER (PARTITION BY fk) AS size
     FROM (
-        SELECT accountid, accountnumber, createdon, p2c_fold(accountnumber) AS fk
-        FROM account
-        WHERE accountnumber IS NOT NULL AND trim(accountnumber, :ws) <> ''
+        SELECT t.{pk} AS id, t.{col} AS old, t.createdon, {dataverse_key} AS fk
+        FROM {table} t
+        WHERE NOT {is_blank}
     ) keyed
 ) r
 WHERE r.size > 1 AND r.rank > 1
 
 -- name: reserved
 -- Sequence numbers already taken by existing values that look generated (PREFIX-<digits>-...,
--- compared as F&O compares): a generated number never repeats one of them.
--- The fold maps one character to one, so such a value has '-' right after the prefix: that
--- native test keeps the Python function off every other row.
+-- compared as the duplicate gate compares, rules.keys.dataverse_key): a generated number
+-- never repeats one of them. The key maps one character to one and keeps leading ones, so
+-- such a value has '-' right after the prefix: that native test keeps the Python function off
+-- every other row.
 SELECT DISTINCT r FROM (
     SELECT p2c_seqpart(t.{col}, :prefix) AS r FROM {table} t
     WHERE substr(t.{col}, length(:prefix) + 1, 1) = '-'
