@@ -16,6 +16,11 @@ PLAN_VERSION = 1
 BLOCKER = "blocker"
 WARNING = "warning"
 
+#: What resolves colliding account numbers, in the order that works (renumbering needs the
+#: sequence and columns `run` adds; the sync refuses while either is left to do).
+ORDER = ("`p2c-upgrade run`, then `p2c-upgrade duplicates --renumber`, then "
+         "`p2c-upgrade sync`")
+
 #: Step statuses: work to do, none, the step cannot go ahead, or (initial-sync) ready to run.
 PENDING, NOTHING, BLOCKED, READY = "pending", "nothing to do", "blocked", "ready"
 
@@ -170,8 +175,11 @@ class Plan:
     def verdict(self) -> str:
         if self.has_blockers:
             n = len(self.blockers)
-            return (f"BLOCKED: {n} blocker{'s' if n > 1 else ''} must be resolved before the "
+            text = (f"BLOCKED: {n} blocker{'s' if n > 1 else ''} must be resolved before the "
                     "upgrade goes ahead (exit code 3)")
+            if any(f.code == "colliding_account_numbers" for f in self.blockers):
+                text += f"; the order: {ORDER}"
+            return text
         if self.nothing_to_do:
             return "Nothing to do: every upgrade step is done and nothing blocks"
         return f"Ready: {self.changes:,} rows would change; nothing blocks"
