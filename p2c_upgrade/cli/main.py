@@ -6,16 +6,18 @@ boundary (`options.common`) maps exceptions to the contract's exit codes:
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from p2c_upgrade import __version__
 from p2c_upgrade.cli.options import Settings, common, config_of, merge_settings, open_db, shared_options
-from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK, MAX_INTEGER
+from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK, MAX_INTEGER, UsageError
 from p2c_upgrade.progress import Progress
-from p2c_upgrade.render import emit, table, to_json
+from p2c_upgrade.render import emit, iso_utc, table, to_json
 from p2c_upgrade.upgrade.registry import STEP_NAMES
 from p2c_upgrade.upgrade.runner import DEFAULT_BATCH_SIZE
 
@@ -197,7 +199,7 @@ def duplicates(settings: Settings, renumber: bool, batch_size: int, fmt: str) ->
         groups = list(collision_groups(conn))
     if fmt == "json":
         emit(to_json({"version": 1, "groups": [
-            {"key": g.key, "members": [{"id": m.id, "number": m.number, "createdon": m.createdon,
+            {"key": g.key, "members": [{"id": m.id, "number": m.number, "createdon": iso_utc(m.createdon),
                                         "kind": m.kind, "keeps": m.keeps} for m in g.members]}
             for g in groups]}))
     elif groups:
@@ -244,9 +246,14 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
     db = open_db(settings, read_only=True)
     if output and output != "-":
         refuse_database_file(db, output)
+        check_output_path(output)
     report = build_plan(db, config, show_personal_data=show_personal_data)
     if output and output != "-":
-        with open(output, "w", encoding="utf-8", newline="") as out:
+        try:
+            out = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - errors below
+        except OSError as exc:
+            raise UsageError(f"cannot write --output {output}: {exc.strerror}") from None
+        with out:
             write_report(report, fmt, out)
         click.echo(f"plan written to {output}", err=True)
     else:
@@ -264,10 +271,28 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
     return EXIT_BLOCKED if report.has_blockers or fno_blocked else EXIT_OK
 
 
+def check_output_path(output: str) -> None:
+    """A usage error, before any work, for an --output that cannot be written."""
+    path = Path(output)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"--output {output} is a directory: give a file name")
+    if not folder.is_dir():
+        raise UsageError(f"--output {output}: the directory {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--output {output}: no permission to write there")
+
+
+#: what `undo --step` takes: the steps that journal, and undo itself
+UNDO_STEPS = (*STEP_NAMES, "duplicates-renumber", "undo")
+
+
 @main.command()
 @click.option("--run", "run_id", type=click.IntRange(1, MAX_INTEGER), metavar="ID",
               help="Undo everything this run changed.")
-@click.option("--step", "step_name", metavar="NAME", help="Undo what this step changed (latest runs first).")
+@click.option("--step", "step_name", type=click.Choice(UNDO_STEPS), metavar="NAME",
+              help="Undo what this step changed (latest runs first): a step name, "
+                   "duplicates-renumber or undo.")
 @click.option("--dry-run", is_flag=True, help="Show what undo would restore; write nothing.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @common

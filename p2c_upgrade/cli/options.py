@@ -8,6 +8,7 @@ Exit codes (the contract): 0 done; 1 unexpected failure; 2 usage error; 3 blocke
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -93,6 +94,8 @@ def common(func: Callable[..., int | None]) -> Callable[..., None]:
                     raise
         except KeyboardInterrupt as exc:
             _fail(settings, exc, interrupt.MESSAGE, EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            _closed_pipe()
         except P2CError as exc:
             _fail(settings, exc, exc.message, exc.exit_code)
         except Exception as exc:  # noqa: BLE001 - the boundary: one line, no traceback
@@ -100,6 +103,18 @@ def common(func: Callable[..., int | None]) -> Callable[..., None]:
         ctx.exit(code or EXIT_OK)
 
     return wrapper
+
+
+#: the reader of stdout went away (`plan --format csv | head`): the shell's code for SIGPIPE
+EXIT_CLOSED_PIPE = 141
+
+
+def _closed_pipe() -> None:
+    """End quietly: nothing more can be shown, and Python's own flush of stdout at exit would
+    otherwise complain about the broken pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_CLOSED_PIPE)
 
 
 def _fail(settings: Settings, exc: BaseException, message: str, code: int) -> None:
