@@ -59,7 +59,7 @@ def pull(settings: Settings, from_url: str) -> int:
     db = open_database(settings.db, settings.schema, must_exist=False,
                        lock_timeout=settings.lock_timeout or DEFAULT_LOCK_TIMEOUT_S)
     result = do_pull(db, client, page_size=_dv_settings(settings).page_size,
-                     progress=Progress(settings.progress))
+                     progress=Progress(settings.progress), config=config_of(settings))
     rows = [[t, f"{n:,}"] for t, n in result.records.items()]
     emit(table(rows, ["table", "records"]))
     emit(f"pulled from {result.org_url}: {result.new:,} new, {result.changed:,} changed, "
@@ -94,7 +94,7 @@ def push(settings: Settings, to_url: str | None, bypass_custom_logic: bool, fmt:
     if fmt == "json":
         emit(to_json({"version": 1, "records": result.records, "pushed": result.pushed,
                       "already_applied": result.already, "requests": result.requests,
-                      "reserved": result.reserved,
+                      "reserved": result.reserved, "sequence_problems": result.sequence_problems,
                       "conflicts": [c.__dict__ for c in result.conflicts],
                       "failed": [{"table": t, "id": i, "message": m} for t, i, m in result.failed]}))
     else:
@@ -106,7 +106,9 @@ def push(settings: Settings, to_url: str | None, bypass_custom_logic: bool, fmt:
              f"requests; {len(result.conflicts):,} conflicts, {len(result.failed):,} failed")
         if result.conflicts:
             emit("conflicts were not overwritten: pull, run and push again")
-    return EXIT_BLOCKED if result.conflicts or result.failed else EXIT_OK
+    for problem in result.sequence_problems:
+        click.echo(f"error: {problem}", err=True)
+    return EXIT_BLOCKED if result.conflicts or result.failed or result.sequence_problems else EXIT_OK
 
 
 def verify_remote_command(settings: Settings, fmt: str) -> int:

@@ -2,7 +2,9 @@
 
 Per table, pages of `page_size` (at most 5,000) through `@odata.nextLink`; each page's rows and
 the table's progress (`p2c_dv_pull.next_link`) commit in one transaction, so a killed pull
-continues from its last committed page. Memory holds one page.
+continues from its last committed page: a new pull queues every table; a rerun while any table is
+still queued or running skips the tables already done and continues the running one. Memory
+holds one page.
 
 A rerun refreshes: a record whose etag did not change is left alone; a changed record takes the
 org's values except a column with an unpushed local change the org did not touch (kept); where
@@ -21,11 +23,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..config import Config
 from ..db import Database
 from ..errors import P2CError
 from ..progress import NullProgress, Progress
+from ..upgrade.faults import checkpoint
 from ..upgrade.ledger import now
-from . import local, state
+from . import local, state, sync_columns
 from .client import DataverseClient, error_message
 from .tables import (
     LOOKUP_ANNOTATION,
@@ -35,6 +39,7 @@ from .tables import (
     canon,
     parse_datetime,
     table_specs,
+    with_columns,
 )
 
 SALES_TABLES = ("account", "contact", "quote", "salesorder", "invoice")
@@ -76,20 +81,29 @@ def inspect_org(client: DataverseClient) -> OrgInfo:
 
 
 def pull(db: Database, client: DataverseClient, *, page_size: int = 5000,
-         progress: Progress | None = None) -> PullResult:
-    """Pull every table (see the module doc); returns counts for the summary."""
+         progress: Progress | None = None, config: Config | None = None) -> PullResult:
+    """Pull every table (see the module doc), with the columns `config`'s sync mappings read
+    (`sync_columns.py`); returns counts for the summary."""
     progress = progress or NullProgress()
     info = inspect_org(client)
+    extra = sync_columns.resolve(client, sync_columns.wanted(config))
     result = PullResult(client.org_url, info.solution_installed)
     with db.engine.begin() as conn:
         state.ensure(conn)
         state.remember_org(conn, client.org_url, info.organization_id, info.solution_installed)
         result.created = local.ensure_tables(conn, info.solution_installed)
+        result.created += sync_columns.ensure_columns(conn, extra)
+        states = {r[0] for r in conn.execute(sa.select(state.pulls.c.state))}
+        if states <= {"done"}:                 # a new pull (not the rerun of a killed one)
+            conn.execute(state.pulls.update().values(state="queued"))
     for spec in table_specs(info.solution_installed):
-        _pull_table(db, client, spec, page_size, progress, result)
+        _pull_table(db, client, with_columns(spec, extra.get(spec.name, {})), page_size, progress, result)
     with db.engine.begin() as conn:
+        result.moved_sequences = [r[0] for r in conn.execute(sa.select(state.moved.c.entity)
+                                                             .order_by(state.moved.c.entity))]
         for entity in result.moved_sequences:
             result.withdrawn_numbers += _withdraw_numbers(conn, entity)
+        conn.execute(state.moved.delete())
         state.finish_pull(conn)
     return result
 
@@ -98,6 +112,10 @@ def _pull_table(db: Database, client: DataverseClient, spec: TableSpec, page_siz
                 progress: Progress, result: PullResult) -> None:
     with db.engine.begin() as conn:
         row = conn.execute(sa.select(state.pulls).where(state.pulls.c.tbl == spec.name)).mappings().first()
+        if row and row["state"] == "done":     # finished by the killed pull this one continues
+            result.records[spec.name] = int(row["records"])
+            result.resumed.append(spec.name)
+            return
         if row and row["state"] == "running" and row["next_link"]:
             generation, link, done = row["generation"], row["next_link"], int(row["records"])
             result.resumed.append(spec.name)
@@ -108,8 +126,10 @@ def _pull_table(db: Database, client: DataverseClient, spec: TableSpec, page_siz
             conn.execute(state.pulls.delete().where(state.pulls.c.tbl == spec.name))
             conn.execute(state.pulls.insert().values(tbl=spec.name, state="running", generation=generation,
                                                      next_link=link, records=0, started_at=now()))
+        have = {r[0] for r in conn.execute(sa.select(state.filled.c.col).where(state.filled.c.tbl == spec.name))}
         estimate = conn.execute(sa.select(sa.func.count()).select_from(state.records)
                                 .where(state.records.c.tbl == spec.name)).scalar()
+        force = bool(estimate) and not set(spec.columns) <= have    # a column added: re-read every record
     headers = {"Prefer": f'odata.maxpagesize={page_size},odata.include-annotations="{LOOKUP_ANNOTATION[1:]}"'}
     bar = progress.bar(estimate or None, f"pull {spec.name}", unit="records")
     bar.update(done)
@@ -124,9 +144,10 @@ def _pull_table(db: Database, client: DataverseClient, spec: TableSpec, page_siz
             rows = body.get("value", [])
             link = body.get("@odata.nextLink")
             with db.engine.begin() as conn:
-                _merge_page(conn, spec, rows, generation, result)
+                _merge_page(conn, spec, rows, generation, result, force)
                 conn.execute(state.pulls.update().where(state.pulls.c.tbl == spec.name).values(
                     next_link=link, records=state.pulls.c.records + len(rows)))
+            checkpoint("pull", "after-commit")
             done += len(rows)
             bar.update(len(rows))
     finally:
@@ -140,6 +161,8 @@ def _pull_table(db: Database, client: DataverseClient, spec: TableSpec, page_siz
                                                       state.records.c.record_id.in_(stale[i:i + 500])))
         conn.execute(state.pulls.update().where(state.pulls.c.tbl == spec.name).values(
             state="done", next_link=None, finished_at=now()))
+        conn.execute(state.filled.delete().where(state.filled.c.tbl == spec.name))
+        conn.execute(state.filled.insert(), [{"tbl": spec.name, "col": c} for c in spec.columns])
     result.deleted += len(stale)
     result.records[spec.name] = done
 
@@ -162,7 +185,7 @@ def _org_row(spec: TableSpec, rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _merge_page(conn: Connection, spec: TableSpec, page: list[dict[str, Any]], generation: int,
-                result: PullResult) -> None:
+                result: PullResult, force: bool = False) -> None:
     rid_of = {local.id_text(r[spec.record_key]): r for r in page}
     ids = list(rid_of)
     known: dict[str, Any] = {}
@@ -176,7 +199,7 @@ def _merge_page(conn: Connection, spec: TableSpec, page: list[dict[str, Any]], g
         etag = rec.get("@odata.etag")
         org_values = {c: canon(rec.get(c)) for c in spec.pushable}
         prior = known.get(rid)
-        if prior is not None and prior["etag"] == etag and rid in present:
+        if prior is not None and prior["etag"] == etag and rid in present and not force:
             seen.append(rid)
             continue
         values = _org_row(spec, rec)
@@ -208,6 +231,11 @@ def _merge_page(conn: Connection, spec: TableSpec, page: list[dict[str, Any]], g
                         "org_id": str(rec.get(spec.key)).lower() if spec.local_key else None})
     local.insert_rows(conn, spec, inserts)
     local.update_rows(conn, spec, updates)
+    if spec.name == SEQUENCE_TABLE:           # committed with the page: a killed pull still withdraws
+        known_moved = {r[0] for r in conn.execute(sa.select(state.moved.c.entity))}
+        new_moved = [{"entity": e} for e in dict.fromkeys(result.moved_sequences) if e not in known_moved]
+        if new_moved:
+            conn.execute(state.moved.insert(), new_moved)
     changed_ids = [u["record_id"] for u in upserts]
     for i in range(0, len(changed_ids), 500):
         conn.execute(state.records.delete().where(state.records.c.tbl == spec.name,

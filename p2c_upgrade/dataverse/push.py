@@ -26,13 +26,14 @@ import sqlalchemy as sa
 from ..db import Database
 from ..errors import BlockedError, UsageError
 from ..progress import NullProgress, Progress
+from ..upgrade.faults import checkpoint
 from . import batch as batchmod
 from . import state
 from .changes import RecordChange, pending_changes
 from .client import DataverseClient, error_message
 from .concurrency import AdaptiveLimit
 from .pull import inspect_org
-from .sequence import plan_reservations, reserve
+from .sequence import SETTLE_S, check_reserved, plan_reservations, reserve
 from .tables import SEQUENCE_TABLE, canon, org_value_for_push, spec_for
 
 BYPASS_HEADER = "MSCRM.BypassCustomPluginExecution"
@@ -59,6 +60,7 @@ class PushResult:
     failed: list[tuple[str, str, str]] = field(default_factory=list)
     requests: int = 0
     reserved: dict[str, int] = field(default_factory=dict)
+    sequence_problems: list[str] = field(default_factory=list)
 
 
 def check_target(db: Database, to_url: str | None) -> dict[str, Any]:
@@ -73,7 +75,8 @@ def check_target(db: Database, to_url: str | None) -> dict[str, Any]:
 
 
 def push(db: Database, client: DataverseClient, *, batch_size: int = 1000, concurrency: int = 8,
-         bypass_custom_logic: bool = False, progress: Progress | None = None) -> PushResult:
+         bypass_custom_logic: bool = False, progress: Progress | None = None,
+         settle_s: float = SETTLE_S) -> PushResult:
     progress = progress or NullProgress()
     headers = {BYPASS_HEADER: "true"} if bypass_custom_logic else {}
     with db.engine.connect() as conn:
@@ -86,7 +89,7 @@ def push(db: Database, client: DataverseClient, *, batch_size: int = 1000, concu
     if not info.solution_installed:
         raise BlockedError("the Prospect to cash solution is not installed in the org "
                            "(no msdynce_p2cautonumber table): install it, then push; nothing was written")
-    reserve(db.engine.begin, client, reservations, headers)
+    reserve(db.engine.begin, client, reservations, headers, settle_s)
     result.reserved = {r.entity: r.target for r in reservations}
     limit = AdaptiveLimit(concurrency)
     client.on_throttle = limit.throttled
@@ -111,6 +114,7 @@ def push(db: Database, client: DataverseClient, *, batch_size: int = 1000, concu
             result.failed.append((change.tbl, change.record_id, "still changing in the org after retries"))
     finally:
         bar.close()
+    result.sequence_problems = check_reserved(client, reservations, headers)
     return result
 
 
@@ -138,10 +142,34 @@ def _send(client: DataverseClient, limit: AdaptiveLimit, chunk: list[RecordChang
     return results
 
 
-def _reread(client: DataverseClient, change: RecordChange) -> tuple[dict[str, str | None], str | None]:
-    spec = change.spec
-    body = client.get_json(f"{spec.entity_set}({change.org_id})?$select={','.join(change.cols)}")
-    return {c: canon(body.get(c)) for c in change.cols}, body.get("@odata.etag")
+REREAD_CHUNK = 100
+OrgValues = dict[tuple[str, str], tuple[dict[str, str | None], str | None]]
+
+
+def _reread(client: DataverseClient, changes: list[RecordChange]) -> OrgValues:
+    """The org's current values and etag of `changes`' records, by (table, org id): one GET per
+    table and `REREAD_CHUNK` ids (`Microsoft.Dynamics.CRM.In` filter), not one per record: a lost
+    `$batch` answer makes a whole batch (up to 1,000 records) answer 412 on its replay. A record
+    missing from the answer was deleted in the org."""
+    out: OrgValues = {}
+    by_table: dict[str, list[RecordChange]] = {}
+    for change in changes:
+        by_table.setdefault(change.tbl, []).append(change)
+    for tbl, group in by_table.items():
+        spec = group[0].spec
+        cols = sorted({c for change in group for c in change.cols})
+        for i in range(0, len(group), REREAD_CHUNK):
+            ids = ",".join(f"'{c.org_id}'" for c in group[i:i + REREAD_CHUNK])
+            link: str | None = (f"{spec.entity_set}?$select={spec.key},{','.join(cols)}"
+                                f"&$filter=Microsoft.Dynamics.CRM.In(PropertyName='{spec.key}',"
+                                f"PropertyValues=[{ids}])")
+            while link:
+                body = client.get_json(link)
+                for rec in body.get("value", []):
+                    org_id = str(rec.get(spec.key)).lower()
+                    out[(tbl, org_id)] = ({c: canon(rec.get(c)) for c in cols}, rec.get("@odata.etag"))
+                link = body.get("@odata.nextLink")
+    return out
 
 
 def _record(db: Database, client: DataverseClient, chunk: list[RecordChange],
@@ -150,12 +178,16 @@ def _record(db: Database, client: DataverseClient, chunk: list[RecordChange],
     states: list[dict[str, Any]] = []
     moved_on: list[RecordChange] = []
     again: list[RecordChange] = []
+    current = _reread(client, [c for c, o in zip(chunk, outcomes, strict=True) if o.status == 412])
     for change, outcome in zip(chunk, outcomes, strict=True):
+        if outcome.status == 412 and (change.tbl, change.org_id.lower()) not in current:
+            outcome = batchmod.OpResult(404, {}, json.dumps(
+                {"error": {"message": "the record was deleted in the org since the pull"}}))
         if outcome.status < 300:
             moved_on.append(change)
             result.pushed += 1
         elif outcome.status == 412:
-            org_values, etag = _reread(client, change)
+            org_values, etag = current[(change.tbl, change.org_id.lower())]
             if all(org_values[c] == ours for c, (_, ours) in change.cols.items()):
                 moved_on.append(change)
                 result.already += 1
@@ -181,6 +213,7 @@ def _record(db: Database, client: DataverseClient, chunk: list[RecordChange],
             continue
         states += [{"tbl": change.tbl, "record_id": change.record_id, "col": col, "state": "pushed",
                     "value": ours} for col, (_, ours) in change.cols.items()]
+    checkpoint("push", "before-commit")
     with db.engine.begin() as conn:
         state.set_push_state(conn, states)
         for change in moved_on:
@@ -191,6 +224,7 @@ def _record(db: Database, client: DataverseClient, chunk: list[RecordChange],
             conn.execute(state.records.update().where(
                 state.records.c.tbl == change.tbl, state.records.c.record_id == change.record_id
             ).values(pulled=state.dump_values(merged), etag=None))
+    checkpoint("push", "after-commit")
     return again
 
 

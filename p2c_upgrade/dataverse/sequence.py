@@ -7,6 +7,15 @@ differs: `BlockedError` (exit 3), nothing written, "pull and run again". A repla
 reservation (a push killed after the org applied it) is recognised: the org holds exactly our
 target. Push never moves a sequence backwards (an undo's rewind stays local: numbers Sales handed
 out meanwhile would repeat).
+
+The solution's auto-number plug-in reads its counter without a lock, so a record created in Sales
+while push reserves can read the old value before the reservation and write `old + 1` after it,
+moving the counter back under numbers push is about to write. After moving the sequences push
+waits `settle_s` (longer than a create's plug-in step takes) and reads them again: any sequence
+not at its target means Sales handed out a number in the reserved range: BlockedError (exit 3),
+nothing written and nothing recorded locally, "pull and run again". `check_reserved` repeats the
+check after the writes (a create slower than `settle_s`): a sequence found below its target is
+moved forward again and reported (exit 3; `verify --remote` then lists any number twice).
 """
 
 from __future__ import annotations
@@ -62,9 +71,13 @@ def _org_value(client: DataverseClient, res: Reservation) -> tuple[int, str | No
     return int(body["msdynce_numbersequence"]), body.get("@odata.etag")
 
 
+SETTLE_S = 2.0
+
+
 def reserve(conn_factory, client: DataverseClient, reservations: list[Reservation],
-            headers: dict[str, str]) -> None:
-    """Check every sequence first (nothing written if one moved), then move each, recording it."""
+            headers: dict[str, str], settle_s: float = SETTLE_S) -> None:
+    """Check every sequence first (nothing written if one moved), then move each, wait `settle_s`,
+    check each still holds its target (see the module doc), then record them."""
     current = {r.entity: _org_value(client, r) for r in reservations}
     for res in reservations:
         value, _ = current[res.entity]
@@ -82,6 +95,13 @@ def reserve(conn_factory, client: DataverseClient, reservations: list[Reservatio
                     raise _moved(res, value)
             elif resp.status_code >= 400:
                 raise P2CError(f"cannot reserve {res.entity} numbers in the org: {error_message(resp)}")
+    if reservations and settle_s > 0:
+        client.sleep(settle_s)
+    for res in reservations:
+        value, _ = _org_value(client, res)
+        if value != res.target:
+            raise _moved(res, value)
+    for res in reservations:
         with conn_factory() as conn:
             conn.execute(state.records.update().where(
                 state.records.c.tbl == SEQUENCE_TABLE, state.records.c.record_id == res.entity
@@ -89,6 +109,23 @@ def reserve(conn_factory, client: DataverseClient, reservations: list[Reservatio
             state.set_push_state(conn, [{"tbl": SEQUENCE_TABLE, "record_id": res.entity,
                                          "col": "msdynce_numbersequence", "state": "pushed",
                                          "value": str(res.target)}])
+
+
+def check_reserved(client: DataverseClient, reservations: list[Reservation],
+                   headers: dict[str, str]) -> list[str]:
+    """After the writes: each reserved sequence at or above its target; one found below is moved
+    forward again (never backwards) and named in the returned problems."""
+    problems: list[str] = []
+    for res in reservations:
+        value, etag = _org_value(client, res)
+        if value < res.target:
+            client.request("PATCH", f"msdynce_p2cautonumbers({res.org_id})",
+                           headers={**headers, "If-Match": etag or "*"},
+                           json={"msdynce_numbersequence": res.target})
+            problems.append(f"the org's {res.entity} number sequence went back to {value} during the push "
+                            f"(a record created in Sales meanwhile); moved forward to {res.target} again: "
+                            "run `verify --remote` to find a number given twice")
+    return problems
 
 
 def _moved(res: Reservation, value: int) -> BlockedError:

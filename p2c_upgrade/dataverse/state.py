@@ -2,11 +2,16 @@
 
 - `p2c_dv_org`: one row: the org the copy was pulled from (URL and organization id), whether the
   P2C solution was installed at the last pull.
-- `p2c_dv_pull`: per table: state (`running`/`done`), the `@odata.nextLink` to resume from, the
+- `p2c_dv_pull`: per table: state (`queued`/`running`/`done`; a new pull queues every table, a
+  rerun of a killed pull skips the tables it finished), the `@odata.nextLink` to resume from, the
   pull generation, records, when. A page's rows and this progress commit in one transaction.
 - `p2c_dv_record`: per pulled record: its etag (`W/"<versionnumber>"`), the org's values of the
   pushable columns at the pull (JSON, text values), the org's id when the local key differs, and
   the generation that last saw it (deleted records are those an ended pull did not see).
+- `p2c_dv_moved`: the sequences a pull found moved in the org (entity name), committed with the
+  sequence page and cleared when the pull ends, so a killed pull, rerun, still withdraws.
+- `p2c_dv_column`: per table, the columns a finished pull copied for every record; a pull that
+  adds a column (named by a sync mapping) re-reads every record of that table until it ends.
 - `p2c_dv_push`: per (table, record, column) push wrote or tried: state `pushed`, `conflict` or
   `failed`, the value sent, the org's value (conflicts) and the org's message (failures).
 """
@@ -54,6 +59,17 @@ records = sa.Table(
     sa.Column("org_id", sa.String(64)),
     sa.Column("generation", sa.Integer, nullable=False),
     sa.Index("p2c_dv_record_gen", "tbl", "generation"),
+)
+
+moved = sa.Table(
+    "p2c_dv_moved", metadata,
+    sa.Column("entity", sa.String(64), primary_key=True),
+)
+
+filled = sa.Table(
+    "p2c_dv_column", metadata,
+    sa.Column("tbl", sa.String(64), primary_key=True),
+    sa.Column("col", sa.String(64), primary_key=True),
 )
 
 pushes = sa.Table(

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 LOOKUP_ANNOTATION = "@Microsoft.Dynamics.CRM.lookuplogicalname"
 
 
@@ -88,6 +90,14 @@ def table_specs(solution_installed: bool) -> list[TableSpec]:
                              spec.lookups, P2C_CONTACT_COLUMNS, booleans=P2C_BOOLEANS)
         out.append(spec)
     return out
+
+
+def with_columns(spec: TableSpec, extra: dict[str, Any]) -> TableSpec:
+    """`spec` also pulling `extra` (column -> SQLAlchemy type; read-only, never pushed)."""
+    cols = tuple(c for c in extra if c not in spec.columns)
+    dates = tuple(c for c in cols if isinstance(extra[c], sa.DateTime))
+    return TableSpec(spec.name, spec.entity_set, spec.key, spec.columns + cols, spec.lookups, spec.pushable,
+                     spec.local_key, spec.p2c_only, spec.booleans, spec.datetimes + dates)
 
 
 def spec_for(name: str, solution_installed: bool = True) -> TableSpec:

@@ -24,3 +24,29 @@ def test_pull_copies_everything(org, work):
         assert count(work, table) == org.sql(f"SELECT count(*) AS n FROM {table}")[0]["n"]
     assert result.records["account"] == 200
     assert count(work, "msdynce_p2cautonumber") == 2
+
+
+def test_pull_fetches_columns_the_sync_mappings_name(org, sales_db, work, tmp_path):
+    """A column a `[sync.tasks.*.fields]` mapping reads is created and filled, on a refresh too
+    (records whose etag did not change are read again once)."""
+    from .dvhelp import cli
+
+    assert cli(sales_db, "pull", "--from", org.url)[0] == 0
+    config = tmp_path / "p2c.toml"
+    config.write_text('[sync.tasks.Contacts.fields]\nLASTNAME = { source = "fullname" }\n')
+    code, out, err = cli(sales_db, "pull", "--from", org.url, "--config", str(config))
+    assert code == 0, err
+    with work.engine.connect() as conn:
+        mine = dict(conn.execute(sa.text("SELECT contactid, fullname FROM contact")).all())
+    theirs = {r["contactid"]: r["fullname"] for r in org.sql("SELECT contactid, fullname FROM contact")}
+    assert {str(k).lower(): v for k, v in mine.items()} == theirs and any(theirs.values())
+
+
+def test_pull_refuses_a_mapping_to_a_column_the_org_lacks(org, sales_db, tmp_path):
+    from .dvhelp import cli
+
+    config = tmp_path / "p2c.toml"
+    config.write_text('[sync.tasks.Accounts.fields]\nORGANIZATIONNAME = { source = "nosuchcolumn" }\n')
+    code, out, err = cli(sales_db, "pull", "--from", org.url, "--config", str(config))
+    assert code == 2 and "sync.tasks.Accounts.fields.ORGANIZATIONNAME.source" in err
+    assert "nosuchcolumn" in err and len(err.strip().splitlines()) == 1
