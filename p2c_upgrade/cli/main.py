@@ -53,7 +53,7 @@ def main(ctx: click.Context, **kwargs: Any) -> None:
 def run(settings: Settings, steps: tuple[str, ...], batch_size: int, target: str | None,
         journal: bool, show_personal_data: bool, plan_file: str | None) -> int:
     """Apply the pending steps in order; resumes where a stopped run left off."""
-    from p2c_upgrade.upgrade.fingerprint import check_approved
+    from p2c_upgrade.plan.approval import check_approved
     from p2c_upgrade.upgrade.runner import RunOptions, run_upgrade
 
     config = config_of(settings)

@@ -32,7 +32,7 @@ def sync(settings: Settings, target: str | None, batch_size: int | None, fmt: st
     from p2c_upgrade.db.schema import check_sales_schema
     from p2c_upgrade.errors import UsageError
     from p2c_upgrade.sync import run_sync
-    from p2c_upgrade.sync.source import check_upgrade_finished
+    from p2c_upgrade.upgrade.finished import check_upgrade_finished
 
     config = config_of(settings)
     target = target or getattr(config, "sync_target", None)

@@ -13,7 +13,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from p2c_upgrade.db.connection import Database
 from p2c_upgrade.db.schema import P2C_COLUMNS
 from p2c_upgrade.errors import BlockedError, P2CError
 from p2c_upgrade.sync import state
@@ -54,21 +53,6 @@ def check_columns(tables: dict[str, sa.Table], plans: list[TaskPlan]) -> None:
                     missing.append(label)
     if missing:
         raise P2CError("cannot synchronize: missing column " + ", ".join(missing))
-
-
-def check_upgrade_finished(conn: Connection, db: Database) -> None:
-    """Refuse (exit 3, before anything is written) while an upgrade step has work left: a
-    sync of half-upgraded data writes records without numbers or with wrong flags, and its
-    failures would send the operator to fix in Sales what `run` does."""
-    from p2c_upgrade.upgrade.status import unfinished_steps  # late: upgrade imports the sync
-
-    left = unfinished_steps(conn, db)
-    if left:
-        what = "; ".join(f"{step}: {', '.join(problems)}" for step, problems in left)
-        raise BlockedError(
-            f"the upgrade is not finished ({what}): run `p2c-upgrade run` first, then "
-            "`p2c-upgrade duplicates --renumber` if it reports duplicates, then sync "
-            "(nothing was written)")
 
 
 def check_duplicates(conn: Connection) -> None:

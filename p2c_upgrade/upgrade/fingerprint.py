@@ -87,9 +87,11 @@ def numbering_run(conn: Connection) -> tuple[int, str | None] | None:
     return None
 
 
-def check_salt(conn: Connection, salt: str) -> None:
-    """A run that hands out numbers with another salt than the numbers already handed out
-    would mix two suffix schemes in one upgrade: refuse (usage error, exit 2)."""
+def check_salt(conn: Connection, salt: str, steps: list[str]) -> None:
+    """A run whose `steps` hand out numbers with another salt than the numbers already handed
+    out would mix two suffix schemes in one upgrade: refuse (usage error, exit 2)."""
+    if not any(step in NUMBERING_STEPS for step in steps):
+        return
     found = numbering_run(conn)
     if found is None or found[1] is None or found[1] == salt_hash(salt):
         return
@@ -144,27 +146,6 @@ def differences(approved: dict[str, Any], now: dict[str, Any]) -> tuple[list[str
     if not settings and not data and approved.get("value") != now["value"]:
         data.append("the plan's fingerprint differs")
     return settings, data
-
-
-def check_approved(db: Any, config: Any, path: str) -> str:
-    """`run --plan FILE`: the approved plan's fingerprint value, after checking that this run's
-    settings and the data are still the plan's (`require_unchanged`). A run of that plan that
-    was stopped has changed the data itself: when resuming, only the settings are compared.
-    `db` opened read-only. The data can still change between this check and the run's lock."""
-    from p2c_upgrade.plan import build_plan  # late: the plan reads through the upgrade's SQL
-
-    approved = load_approved(path)
-    with db.engine.connect() as conn:
-        resumed = ledger.tables_exist(conn) and approved["value"] in {
-            (json.loads(o or "{}").get("fingerprint") or {}).get("plan")
-            for (o,) in conn.execute(sa.select(ledger.runs.c.options))}
-    if resumed:
-        settings, _ = differences(approved, {**approved, **settings_parts(config)})
-        if settings:
-            require_unchanged(approved, {**approved, **settings_parts(config)}, path)
-        return str(approved["value"])
-    require_unchanged(approved, build_plan(db, config).fingerprint, path)
-    return str(approved["value"])
 
 
 def require_unchanged(approved: dict[str, Any], now: dict[str, Any], path: str) -> None:

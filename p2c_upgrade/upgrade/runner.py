@@ -16,10 +16,10 @@ from p2c_upgrade import interrupt
 from p2c_upgrade.db.connection import Database, describe_db_error, translate_errors
 from p2c_upgrade.db.lock import UpgradeLock
 from p2c_upgrade.db.privileges import require_privileges
-from p2c_upgrade.db.schema import AUTONUMBER_TABLE, P2C_COLUMNS, check_sales_schema, existing_columns
+from p2c_upgrade.db.schema import P2C_COLUMNS, check_sales_schema, existing_columns
 from p2c_upgrade.errors import BlockedError, P2CError
 from p2c_upgrade.progress import NullProgress, Progress
-from p2c_upgrade.upgrade import faults, fingerprint, ledger
+from p2c_upgrade.upgrade import faults, fingerprint, ledger, prepared
 from p2c_upgrade.upgrade.ledger import StepState
 from p2c_upgrade.upgrade.numbers import ACCOUNT_RENUMBER
 from p2c_upgrade.upgrade.registry import select_steps
@@ -84,22 +84,6 @@ def missing_p2c_columns(conn: Connection) -> list[str]:
     return [f"{c.table}.{c.column}" for c in P2C_COLUMNS if c.column not in found.get(c.table, set())]
 
 
-def require_prepared(conn: Connection, steps: list[Step], command: str) -> None:
-    """Refuse before anything is created (not even the ledger's tables) when a step needs what
-    `prepare` adds and neither it is there nor `prepare` runs first: e.g. `duplicates
-    --renumber` on an untouched database. Exit 3: the database is not upgraded yet."""
-    if any(s.name == "prepare" for s in steps) or not any(s.needs_p2c_columns for s in steps):
-        return
-    missing = missing_p2c_columns(conn)
-    if AUTONUMBER_TABLE not in existing_columns(conn):
-        missing.append(f"table {AUTONUMBER_TABLE}")
-    if missing:
-        raise BlockedError(
-            f"{command} needs what the upgrade's prepare step adds (missing {', '.join(missing)}): "
-            "run `p2c-upgrade run` first, then `p2c-upgrade duplicates --renumber` if it reports "
-            "duplicates, then `p2c-upgrade sync` (nothing was written)")
-
-
 def run_upgrade(db: Database, options: RunOptions) -> RunReport:
     """Apply the selected steps; a step the data blocks (the sync while duplicates exist or
     the upgrade is unfinished) ends the run early with `report.refused` set."""
@@ -120,11 +104,11 @@ def run_steps(db: Database, steps: list[Step], options: RunOptions, command: str
     with translate_errors(db), UpgradeLock(db, command), db.engine.connect() as conn:
         with conn.begin():
             check_sales_schema(conn)
-            require_prepared(conn, steps, "duplicates --renumber" if command == "duplicates"
-                             else command)
+            prepared.require_prepared(
+                conn, [s.name for s in steps], any(s.needs_p2c_columns for s in steps),
+                "duplicates --renumber" if command == "duplicates" else command)
             ledger.ensure_tables(conn)
-            if any(s.name in fingerprint.NUMBERING_STEPS for s in steps):
-                fingerprint.check_salt(conn, options.salt)
+            fingerprint.check_salt(conn, options.salt, [s.name for s in steps])
             run_id = ledger.start_run(conn, command, {
                 "steps": [s.name for s in steps], "batch_size": options.batch_size,
                 "journal": options.journal, "target": db.mask(options.target or "") or None,

@@ -65,18 +65,6 @@ def verify_checks(db: Database) -> list[dict[str, Any]]:
         return _checks(conn, db, [n for n in STEP_NAMES if n != "initial-sync"])
 
 
-#: The steps that change Sales data; the sync waits until none has work left.
-UPGRADE_STEPS = ("prepare", "account-numbers", "contact-numbers", "active-customers",
-                 "company-is-account")
-
-
-def unfinished_steps(conn: Connection, db: Database) -> list[tuple[str, list[str]]]:
-    """The upgrade steps with work left, judged on the data itself (their `verify`
-    post-conditions, not the ledger: records created since the run count too), with what is
-    left: [(step, [problem, ...])]. Read-only; each check is one aggregate query."""
-    return [(c["check"], c["failures"]) for c in _checks(conn, db, UPGRADE_STEPS) if not c["ok"]]
-
-
 def _checks(conn: Connection, db: Database, names: list[str] | tuple[str, ...]
             ) -> list[dict[str, Any]]:
     checks: list[dict[str, Any]] = []
