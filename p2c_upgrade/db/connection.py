@@ -6,8 +6,10 @@ Every connection is set up so that the SQL in `sql/` can name tables unqualified
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 
 from p2c_upgrade.db.holders import describe_lock_holders
 from p2c_upgrade.errors import P2CError, UsageError
+from p2c_upgrade.interrupt import install_sqlite_handler
 from p2c_upgrade.redact import mask_secrets as mask_secrets  # re-exported: one masking rule
 from p2c_upgrade.redact import mask_url, url_secrets
 from p2c_upgrade.rules.keys import dataverse_key, fno_key
@@ -54,6 +57,8 @@ class Database:
     secrets: list[str] = field(default_factory=list)
     #: the SQLite file (also when the URL was rewritten for read-only mode)
     path: Path | None = None
+    #: SQLite: the driver's connections the pool has open (for `rollback_abandoned`)
+    raw_connections: list[sqlite3.Connection] = field(default_factory=list)
 
     @property
     def dialect(self) -> str:
@@ -69,6 +74,12 @@ class Database:
         return mask_url(self.url)
 
     @property
+    def label(self) -> str:
+        """The database as the user named it, password masked (not the read-only URI SQLite
+        is opened with)."""
+        return f"sqlite:///{self.path}" if self.path is not None else self.safe_url
+
+    @property
     def sqlite_path(self) -> Path | None:
         return self.path
 
@@ -80,6 +91,32 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def rollback_abandoned(self, exc: BaseException) -> None:
+        """After Ctrl-C (`exc`), free what the interrupted statement left holding SQLite's lock.
+
+        SQLAlchemy does no I/O on a connection a `KeyboardInterrupt` went through: it drops or
+        closes it as it is. The statement's cursor lives on in the traceback's frames, and
+        SQLite keeps a connection with an unfinished statement open (a "zombie") in its
+        transaction, so recording `interrupted` would wait the whole lock timeout for
+        ourselves. Clearing the frames' variables finalizes the statement; connections still
+        in a transaction are rolled back. Called only once the command's work has stopped."""
+        if self.dialect != "sqlite":
+            return
+        seen: set[int] = set()
+        chained: BaseException | None = exc
+        while chained is not None and id(chained) not in seen:
+            seen.add(id(chained))
+            if chained.__traceback__ is not None:
+                traceback.clear_frames(chained.__traceback__)
+            chained = chained.__cause__ or chained.__context__
+        gc.collect()
+        for raw in list(self.raw_connections):
+            try:
+                if raw.in_transaction:
+                    raw.rollback()
+            except sqlite3.Error:
+                self.raw_connections.remove(raw)
 
 
 def resolve_url(url: str | None) -> str:
@@ -182,8 +219,16 @@ def _install_events(db: Database, sqlite_cache_kib: int | None) -> None:
         def _connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             _sqlite_functions(dbapi_conn)
+            install_sqlite_handler(dbapi_conn)
+            db.raw_connections.append(dbapi_conn)
             if sqlite_cache_kib is not None:
                 dbapi_conn.execute(f"PRAGMA cache_size = {int(sqlite_cache_kib)}")
+
+        @event.listens_for(engine.pool, "close")
+        @event.listens_for(engine.pool, "close_detached")
+        def _close(dbapi_conn: sqlite3.Connection, *_args: Any) -> None:
+            if dbapi_conn in db.raw_connections:
+                db.raw_connections.remove(dbapi_conn)
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
