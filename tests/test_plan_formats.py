@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+from html import unescape
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
@@ -106,7 +107,12 @@ def test_html_renders_in_a_real_browser(sales_db: SalesDb, tmp_path: Path) -> No
     assert summary["Warnings"] == str(doc["totals"]["warnings"])
     assert summary["Rows that would change"] == f"{doc['totals']['changes']:,}"
     assert summary["Exit code"] == "3"
-    assert summary["Verdict"] == doc["verdict"]
+    assert summary["Verdict"] == doc["verdict"].replace("`", "")  # `code` spans are <code>
+    by = doc["generated_by"]
+    assert summary["Generated"].startswith(f"{doc['generated_at']} by {by['user']} on {by['host']}")
+    assert summary["Fingerprint"].startswith(doc["fingerprint"]["value"])
+    assert summary["Estimated duration of run"].startswith(("about ", "under a minute"))
+    assert "docs/performance.md" in summary["Estimated duration of run"]
     steps = [row[0] for row in parser.tables["steps"][1:]]
     assert steps == [s["step"] for s in doc["steps"]]
     numbers = parser.tables["numbers"][1:]
@@ -114,6 +120,76 @@ def test_html_renders_in_a_real_browser(sales_db: SalesDb, tmp_path: Path) -> No
     assert [r[4] for r in numbers] == [n["last"]["number"] for n in doc["numbers"]]
     assert len(parser.tables["duplicates"]) - 1 == doc["duplicates"]["record_count"]
     assert "blockers" in parser.tables and "findings" in parser.tables
+    commands = [r[1] for r in parser.tables["rollback_steps"][1:]]
+    assert commands == ["p2c-upgrade runs", "p2c-upgrade undo --run ID --dry-run",
+                        "p2c-upgrade undo --run ID"]
+    assert [r[0] for r in parser.tables["signoff"]] == ["", "Prepared by", "Reviewed by",
+                                                        "Approved by"]
+    assert parser.tables["signoff"][0][1:] == ["name", "role", "date", "signature"]
+
+
+#: run in a copy of the page (the report itself has no scripts): every word of every text node,
+#: measured with Range.getClientRects; a word whose boxes lie on more than one line is split
+_WORD_CHECK = """<script>
+(function () {
+  var split = [], words = 0, range = document.createRange();
+  var walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (var n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (/^(SCRIPT|STYLE)$/.test(n.parentNode.nodeName)) continue;
+    var re = /\\S+/g, m;
+    while ((m = re.exec(n.data))) {
+      words++;
+      range.setStart(n, m.index); range.setEnd(n, m.index + m[0].length);
+      var tops = [];
+      Array.prototype.forEach.call(range.getClientRects(), function (r) {
+        if (r.width > 0) tops.push(r.top);
+      });
+      if (tops.length && Math.max.apply(null, tops) - Math.min.apply(null, tops) > 2) {
+        split.push(m[0]);
+      }
+    }
+  }
+  var pre = document.createElement("pre");
+  pre.id = "wordcheck";
+  pre.textContent = JSON.stringify({width: document.documentElement.clientWidth,
+                                    words: words, split: split});
+  document.body.appendChild(pre);
+})();
+</script>"""
+
+
+def test_html_breaks_no_word_at_1280_px(sqlite_db: SalesDb, tmp_path: Path) -> None:
+    """The approval document in Chromium at 1280 px: no word (a step name, a command, a number,
+    a record id) is broken across lines, hyphens included; names with control characters and
+    markup stay escaped."""
+    browser = chromium()
+    if browser is None:
+        if IN_CI:
+            pytest.fail("chromium is required in CI (.ci/run installs it)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    build(sqlite_db, accounts=40)
+    page = tmp_path / "plan.html"
+    code, _ = plan_output(sqlite_db, "html", "--output", str(page), "--show-personal-data")
+    assert code == 3
+    text = page.read_text(encoding="utf-8")
+    assert "<script" not in text
+    check = tmp_path / "check.html"
+    check.write_text(text.replace("</body>", _WORD_CHECK + "\n</body>"), encoding="utf-8")
+    proc = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", "--proxy-server=127.0.0.1:9",
+         f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,900",
+         "--run-all-compositor-stages-before-draw", "--virtual-time-budget=2000",
+         "--dump-dom", check.as_uri()],
+        capture_output=True, text=True, timeout=90, env={**os.environ, "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    found = re.search(r'<pre id="wordcheck">(.*?)</pre>', proc.stdout, re.S)
+    assert found, proc.stdout[-2000:]
+    result = json.loads(unescape(found.group(1)))
+    assert result["width"] == 1280
+    assert result["words"] > 500
+    assert result["split"] == []
 
 
 def test_text_and_markdown_show_the_same_sections(sqlite_db: SalesDb, tmp_path: Path) -> None:
@@ -140,3 +216,24 @@ def test_runbook_explains_every_finding_and_section() -> None:
     assert not missing, f"the runbook does not explain: {missing}"
     for reason in ("no_parent", "parent_is_contact", "parent_type_unknown"):
         assert f"`{reason}`" in text
+
+
+def test_html_escapes_names_and_who_generated_it(sqlite_db: SalesDb,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names, and the login and host the report names as its author, are text: markup in them
+    (inside a `code` span too) is escaped, control characters shown as escapes."""
+    from test_hostile import account, insert
+
+    from p2c_upgrade.plan import build as plan_build
+
+    monkeypatch.setattr(plan_build, "os_user", lambda: "<i>ops</i>\x1b[2J")
+    monkeypatch.setattr(plan_build, "host_name", lambda: 'db"01&<br>')
+    insert(sqlite_db, "account", [dict(account(1, "ACC-1"), name="<b>Bold</b> `<img src=x>`"),
+                                  dict(account(2, "acc-1"), name="<b>Bold</b> `<img src=x>`")])
+    code, out = plan_output(sqlite_db, "html", "--show-personal-data")
+    assert code == 3
+    markup = out.replace("<br>", "")  # the report joins a cell's lines with <br>
+    assert not [tag for tag in ("<b>", "<i>", "<img", "<br") if tag in markup]
+    assert "&lt;b&gt;Bold&lt;/b&gt;" in out and "&lt;img" in out
+    assert "&lt;i&gt;ops&lt;/i&gt;\\x1b[2J" in out and "db&quot;01&amp;&lt;br&gt;" in out
+    assert "\x1b" not in out

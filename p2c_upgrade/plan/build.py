@@ -9,8 +9,10 @@ from p2c_upgrade import __version__
 from p2c_upgrade.config import Config
 from p2c_upgrade.db.connection import Database
 from p2c_upgrade.db.lock import holder
+from p2c_upgrade.host import host_name, os_user
 from p2c_upgrade.plan import findings as fnd
-from p2c_upgrade.plan.model import BLOCKED, NOTHING, READY, Example, Plan, StepPlan
+from p2c_upgrade.plan.estimate import estimate_run
+from p2c_upgrade.plan.model import BLOCKED, NOTHING, PENDING, READY, Example, Plan, StepPlan
 from p2c_upgrade.plan.push import plan_push
 from p2c_upgrade.plan.routing import ROW_LIMIT, account_countries, country_findings, sync_preview
 from p2c_upgrade.plan.source import read_only_session, read_snapshot
@@ -27,7 +29,8 @@ def build_plan(db: Database, config: Config | None, *, show_personal_data: bool 
         plan = Plan(db=db, snapshot=snap,
                     generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     tool_version=__version__, show_personal_data=show_personal_data,
-                    row_limit=ROW_LIMIT)
+                    row_limit=ROW_LIMIT,
+                    generated_by={"user": os_user(), "host": host_name()})
         prepare, plan.schema_changes, plan.organization_changes = plan_prepare(conn, db, snap)
         plan.steps.append(prepare)
         for step in ("account-numbers", "contact-numbers"):
@@ -61,6 +64,8 @@ def build_plan(db: Database, config: Config | None, *, show_personal_data: bool 
         found.append(fnd.finding("run_in_progress", 1, [Example("lock", "holder", running)]))
     plan.findings = fnd.ordered(found)
     plan.fingerprint = plan_fingerprint(plan, config)
+    plan.estimate = estimate_run(db.dialect, {s.step: s.changes for s in plan.steps
+                                              if s.status == PENDING and s.changes is not None})
     return plan
 
 

@@ -142,6 +142,10 @@ class Plan:
     push: dict[str, Any] | None = None  # plan/push.py; None when the copy was never pulled
     #: what determines run's result (`p2c_upgrade.upgrade.fingerprint`); `run --plan` compares
     fingerprint: dict[str, Any] = field(default_factory=dict)
+    #: who and where: `{"user": os login name, "host": host name}` (`p2c_upgrade.host`)
+    generated_by: dict[str, str] = field(default_factory=dict)
+    #: how long `run` would take (`p2c_upgrade.plan.estimate.estimate_run`)
+    estimate: dict[str, Any] = field(default_factory=dict)
 
     @property
     def blockers(self) -> list[Finding]:
@@ -191,6 +195,7 @@ class Plan:
             "version": PLAN_VERSION,
             "tool_version": self.tool_version,
             "generated_at": self.generated_at,
+            "generated_by": dict(self.generated_by),
             "database": {"url": database_label(db), "dialect": db.dialect, "schema": db.schema},
             "state": self.state,
             "nothing_to_do": self.nothing_to_do,
@@ -214,6 +219,7 @@ class Plan:
             },
             "findings": [_finding(f, self.show_personal_data) for f in self.findings],
             "fingerprint": self.fingerprint,
+            "estimate": self.estimate,
             "sync": {
                 "row_limit": self.row_limit,
                 "tasks": [asdict(t) for t in self.sync_tasks],

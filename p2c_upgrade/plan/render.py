@@ -18,7 +18,9 @@ from p2c_upgrade.render import to_json
 
 FORMATS = ("table", "json", "markdown", "html", "csv")
 _WRAP = 48  # terminal: wrap long cells at this width
-_CODE = re.compile(r"`([^`]+)`")
+_CODE = re.compile(r"`([^`]+)`")  # odd parts are code
+_WORD = re.compile(r"\S+")
+_LONG = 24  # characters: a word longer than this is an id or a number (print may wrap it)
 
 
 def write_report(plan: Plan, fmt: str, out: TextIO) -> None:
@@ -94,7 +96,8 @@ def _md_table(t: Table) -> str:
 # --- html ----------------------------------------------------------------------------------------
 
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #1b1b1b; }
+body { font-family: system-ui, sans-serif; margin: 2em; color: #1b1b1b;
+       word-break: normal; overflow-wrap: normal; hyphens: none; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.8em; }
 table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.9em; }
 th, td { border: 1px solid #c8c8c8; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
@@ -103,7 +106,19 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.blocker td, tr.blocker th { background: #fde8e8; }
 .verdict { font-weight: bold; padding: 0.5em; border: 2px solid #888; display: inline-block; }
 .verdict.blocked { border-color: #c62828; color: #c62828; }
-code, td { overflow-wrap: anywhere; }
+.nw, .id { white-space: nowrap; }
+#signoff td { height: 2.6em; min-width: 10em; }
+#signoff td:last-child { min-width: 16em; }
+#signoff td:first-child { min-width: 0; font-weight: bold; }
+@page { margin: 15mm; }
+@media print {
+  body { margin: 0; font-size: 9pt; color: #000; }
+  h2 { break-after: avoid; }
+  tr, #signoff, .verdict { break-inside: avoid; }
+  thead { display: table-header-group; }
+  th, tr.blocker td, tr.blocker th { background: none; }
+  .id { white-space: normal; overflow-wrap: anywhere; }
+}
 """
 
 
@@ -116,7 +131,7 @@ def render_html(plan: Plan) -> str:
         body.append(f'<section id="{e(s.id)}"><{tag}>{_html_text(s.title)}</{tag}>')
         if i == 0:
             cls = "verdict blocked" if plan.has_blockers else "verdict"
-            body.append(f'<p class="{cls}" id="verdict">{e(plan.verdict())}</p>')
+            body.append(f'<p class="{cls}" id="verdict">{_html_text(plan.verdict())}</p>')
         body += [f"<p>{_html_text(p)}</p>" for p in s.intro]
         body += [_html_table(t) for t in s.tables]
         body.append("</section>")
@@ -128,7 +143,7 @@ def render_html(plan: Plan) -> str:
 
 def _html_table(t: Table) -> str:
     e = html.escape
-    head = "".join(f"<th>{e(h)}</th>" for h in t.headers)
+    head = "".join(f"<th>{_html_text(h)}</th>" for h in t.headers)
     rows = []
     for r in t.rows:
         cls = ' class="blocker"' if any(c == "blocker" or c == "BLOCKED" for c in r) else ""
@@ -140,8 +155,26 @@ def _html_table(t: Table) -> str:
 
 def _html_text(text: str) -> str:
     """Escaped (control characters too), with `code` spans as <code> (the only markup the
-    report's texts use)."""
-    return _CODE.sub(r"<code>\1</code>", html.escape(printable(text)))
+    report's texts use). No word breaks across lines: a browser may break a line after a hyphen,
+    a slash or other punctuation, so every word holding such a character is one unbreakable
+    span (`nw`); words longer than `_LONG` (record ids, long numbers) are `id` spans, which
+    print (and only print) may wrap anywhere rather than cut off at the page's edge."""
+    parts = _CODE.split(printable(text))
+    return "".join(f"<code>{_words(p)}</code>" if i % 2 else _words(p)
+                   for i, p in enumerate(parts))
+
+
+def _words(text: str) -> str:
+    return _WORD.sub(_word, text)
+
+
+def _word(m: re.Match[str]) -> str:
+    word = m.group()
+    if len(word) > _LONG:
+        return f'<span class="id">{html.escape(word)}</span>'
+    if word.isalnum():
+        return html.escape(word)
+    return f'<span class="nw">{html.escape(word)}</span>'
 
 
 def _html_cell(cell: Cell) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from p2c_upgrade.plan.estimate import describe
 from p2c_upgrade.plan.model import BLOCKED, Example, Finding, NumberPlan, Plan, database_label
 
 Cell = str | list[str]
@@ -42,15 +43,17 @@ def sections(plan: Plan) -> list[Section]:
                                   [[c.table, c.name, c.kind, c.detail]
                                    for c in plan.schema_changes])]))
     out += [_duplicates(plan), _findings(plan), _sync(plan)]
-    from p2c_upgrade.plan.push import push_section  # imports this module
+    from p2c_upgrade.plan.push import push_section  # these import this module
+    from p2c_upgrade.plan.signoff import rollback_section, signoff_section
 
     push = push_section(plan)
-    return out + ([push] if push else [])
+    return out + ([push] if push else []) + [rollback_section(), signoff_section()]
 
 
 def _summary(plan: Plan) -> Section:
     db = plan.db
     where = database_label(db) + (f" (schema {db.schema})" if db.schema else "")
+    by = plan.generated_by
     rows: list[list[Cell]] = [
         ["Verdict", plan.verdict()],
         ["Blockers", str(len(plan.blockers))],
@@ -58,10 +61,12 @@ def _summary(plan: Plan) -> Section:
         ["Rows that would change", f"{plan.changes:,}"],
         ["Database state", plan.state],
         ["Database", where],
-        ["Generated", f"{plan.generated_at} by p2c-upgrade {plan.tool_version}"],
+        ["Generated", f"{plan.generated_at} by {by.get('user', '?')} on {by.get('host', '?')} "
+                      f"with p2c-upgrade {plan.tool_version}"],
         ["Fingerprint", f"{plan.fingerprint.get('value', '')} (salt "
                         f"{plan.fingerprint.get('salt', '')}, configuration "
                         f"{plan.fingerprint.get('configuration', '')}); `run --plan` checks it"],
+        ["Estimated duration of run", describe(plan.estimate)],
         ["Exit code", "3" if plan.has_blockers else "0"],
     ]
     return Section("summary", "p2c-upgrade plan", [], [Table("summary", ["item", "value"], rows)])
