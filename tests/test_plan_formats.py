@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 from test_plan_support import build, plan_json, plan_output
 
-from p2c_upgrade.plan import findings
+from p2c_upgrade.plan import estimate, findings
 
 from conftest import IN_CI, SalesDb
 
@@ -201,13 +201,48 @@ def test_text_and_markdown_show_the_same_sections(sqlite_db: SalesDb, tmp_path: 
     code, _ = plan_output(sqlite_db, "markdown", "--output", str(out))
     markdown = out.read_text(encoding="utf-8")
     for title in ("Blockers", "Steps", "Number ranges", "Contact flags", "Duplicate account "
-                  "numbers", "Data-quality findings", "Sync routing"):
+                  "numbers", "Data-quality findings", "Sync routing", "Rollback (undo)",
+                  "Sign-off"):
         assert title in table and f"## {title}" in markdown
     assert table.index("Blockers") < table.index("Steps")  # blockers first
     for n in doc["numbers"]:
         assert n["first"]["number"] in table and n["last"]["number"] in markdown
     assert table.rstrip().endswith(doc["verdict"])
     assert "| step | status | rows that would change | what |" in markdown
+
+
+def test_the_estimate_is_the_rows_at_the_documented_rate(sales_db: SalesDb) -> None:
+    """`estimate`: each step with work left at its dialect's rate from docs/performance.md
+    (at least the bench's time for prepare); the plan says it is an estimate and where the
+    rates come from."""
+    build(sales_db, accounts=40)
+    doc = plan_json(sales_db)
+    est = doc["estimate"]
+    pending = {s["step"]: s["changes"] for s in doc["steps"] if s["status"] == "pending"}
+    assert est["dialect"] == doc["database"]["dialect"] == sales_db.kind
+    assert set(est["by_step"]) == set(pending) and est["rows"] == sum(pending.values())
+    assert est["rows_per_second"] == estimate.RATES[sales_db.kind]
+    for step, rows in pending.items():
+        floor = estimate.FLOORS[sales_db.kind].get(step, 0)
+        assert est["by_step"][step] == max(floor, -(-rows // est["rows_per_second"]))
+    assert est["seconds"] == sum(est["by_step"].values())
+    performance = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    for rate in estimate.RATES.values():
+        assert f"| {rate:,} |" in performance  # the bench's `run` total rows/s
+    code, table = plan_output(sales_db, "table")
+    words = " ".join(table.split())  # the terminal table wraps long cells
+    assert "Estimated duration of run" in words and "an estimate, not a promise" in words
+    assert "docs/performance.md" in words
+
+
+def test_estimate_reads_as_a_duration() -> None:
+    assert estimate.duration(0) == "no time (nothing to change)"
+    assert estimate.duration(59) == "under a minute"
+    assert estimate.duration(61) == "about 2 min"
+    assert estimate.duration(3 * 3600 + 5 * 60) == "about 3 h 05 min"
+    big = estimate.estimate_run("postgresql", {"contact-numbers": 2_000_000})
+    assert big["seconds"] == 92 and estimate.describe(big).startswith("about 2 min (2,000,000")
+    assert estimate.estimate_run("mssql", {"prepare": 3})["seconds"] is None
 
 
 def test_runbook_explains_every_finding_and_section() -> None:
