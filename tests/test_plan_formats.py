@@ -109,7 +109,7 @@ def test_html_renders_in_a_real_browser(sales_db: SalesDb, tmp_path: Path) -> No
     assert summary["Exit code"] == "3"
     assert summary["Verdict"] == doc["verdict"].replace("`", "")  # `code` spans are <code>
     by = doc["generated_by"]
-    assert summary["Generated"].startswith(f"{doc['generated_at']} by {by['user']} on {by['host']}")
+    assert f" by {by['user']} on {by['host']} with p2c-upgrade " in summary["Generated"]
     assert summary["Fingerprint"].startswith(doc["fingerprint"]["value"])
     assert summary["Estimated duration of run"].startswith(("about ", "under a minute"))
     assert "docs/performance.md" in summary["Estimated duration of run"]
