@@ -49,6 +49,9 @@ class SalesDialect:
     long_read_blocks_writers: bool = False
     #: rows go in by `COPY ... FROM STDIN` (else the driver's `executemany`)
     copy_in: bool = False
+    #: a bound value may be an array, unnested on the server (`IN (SELECT unnest(...))`): one
+    #: look-up statement per batch (else fixed-length IN lists)
+    array_params: bool = False
     #: a CTE may modify data (`WITH j AS (INSERT ...) UPDATE ...`): journal and change in one
     #: statement (else two, in the same transaction)
     writable_cte: bool = False
@@ -204,6 +207,7 @@ class PostgreSQLDialect(SalesDialect):
     placeholder = "%s"
     text_type = "text"
     copy_in = True
+    array_params = True
     writable_cte = True
     analyze_growing_tables = True
     server_grants = True
