@@ -1,7 +1,8 @@
 """Opening the Sales database: URLs, dialect set-up, read-only mode, and error translation.
 
 Every connection is set up so that the SQL in `sql/` can name tables unqualified: PostgreSQL gets
-`search_path` set to the Sales schema, SQLite gets the helper functions the SQL uses.
+`search_path` set to the Sales schema, SQLite gets the helper functions the SQL uses. What differs
+between the two is in `db/dialects.py` (`Database.dialect_impl`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class Database:
 
     @property
     def is_postgres(self) -> bool:
+        """Prefer a capability of `dialect_impl`; kept for the per-dialect statement sequences
+        of `upgrade/numbers.py`."""
         return self.dialect == "postgresql"
 
     @property
