@@ -79,7 +79,7 @@ def test_a_read_only_user_is_told_which_privileges_are_missing(pg_db: SalesDb) -
     with role(pg_db, READ_ONLY) as args:
         line = refused(["run", *args, "--no-progress"], "lacks", "UPDATE on table account",
                        "CREATE on schema", "ownership of tables contact")
-        assert "README" in line
+        assert "docs/privileges.md" in line
         assert invoke(["status", *args]).exit_code == 0
         assert invoke(["plan", *args]).exit_code in (0, 3)
         assert invoke(["verify", *args]).exit_code == 3

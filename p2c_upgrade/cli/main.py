@@ -94,6 +94,9 @@ def status(settings: Settings, fmt: str) -> int:
     emit(table(rows, ["step", "state", "rows changed", "run", "started", "finished", "detail / error"]))
     if doc["lock"]["held"]:
         emit(f"a run is in progress: {doc['lock']['holder']}")
+    if doc["fno_imports"]:
+        emit(table([[i["package"], i["execution_id"], i["state"], i["fno_status"] or "", i["finished_at"] or ""]
+                    for i in doc["fno_imports"]], ["F&O import", "execution id", "state", "F&O status", "finished"]))
     if live is not None:
         emit(table([[p["table"], p["state"], f"{p['records']:,}", p["finished_at"] or ""] for p in live["pull"]],
                    ["pulled table", "state", "records", "when"]))
@@ -213,7 +216,8 @@ def demo(settings: Settings, directory: str, accounts: int) -> int:
               default="table", show_default=True)
 @click.option("--output", metavar="FILE", help="Write the report to FILE instead of stdout.")
 @click.option("--show-personal-data", is_flag=True, help="Show names in examples.")
-@click.option("--target", metavar="fno:URL", help="Also run the F&O preflight against this environment (reads only).")
+@click.option("--target", metavar="fno:URL",
+              help="Also run the F&O preflight against this environment (reads only); gaps are plan blockers.")
 @common
 def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: bool,
          target: str | None) -> int:
@@ -229,23 +233,19 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
     if output and output != "-":
         refuse_database_file(db, output)
     report = build_plan(db, config, show_personal_data=show_personal_data)
+    if target:
+        from p2c_upgrade.plan.fno import add_fno_preflight
+
+        gaps = add_fno_preflight(report, db, config, target)
+        click.echo(f"F&O preflight: {gaps} findings (in the plan's blockers)" if gaps else
+                   "F&O preflight: the environment holds every value the records carry", err=True)
     if output and output != "-":
         with open(output, "w", encoding="utf-8", newline="") as out:
             write_report(report, fmt, out)
         click.echo(f"plan written to {output}", err=True)
     else:
         write_report(report, fmt, sys.stdout)
-    fno_blocked = False
-    if target and target.startswith("fno:"):
-        from p2c_upgrade.fno.preflight import plan_preflight
-
-        findings = plan_preflight(db, config, target[len("fno:"):])
-        for f in findings:
-            click.echo(f"BLOCKER (F&O preflight): {f.message}", err=True)
-        if not findings:
-            click.echo("F&O preflight: the environment holds every value the records carry", err=True)
-        fno_blocked = bool(findings)
-    return EXIT_BLOCKED if report.has_blockers or fno_blocked else EXIT_OK
+    return EXIT_BLOCKED if report.has_blockers else EXIT_OK
 
 
 @main.command()

@@ -1,13 +1,23 @@
 """What `plan` and `status` add on a pulled working copy, as plain data (dicts).
 
-- `push_plan(conn, batch_size)`: per table the records and columns push will write, the number of
-  requests (`$batch` of up to `batch_size` records, plus one per sequence reservation), and an
-  estimated duration under the documented service protection limits (6,000 requests and 1,200 s of
-  execution time per user per 5 minutes: data-platform/api-limits) with `SECONDS_PER_RECORD` of
-  execution time per record update (an assumption; measure with scripts/bench_live.py), and a
-  blocker when the org had no P2C solution at the pull.
+- `push_plan(conn, batch_size, concurrency)`: what push would write (records and columns per
+  table), the requests it would send and an estimated duration under the documented service
+  protection limits (per user, sliding 5 minutes: 6,000 requests, 1,200 s of execution time, 52
+  concurrent requests: data-platform/api-limits, /work/shared/reference/FACTS.md), and a blocker
+  when the org had no P2C solution at the pull. Reads the working copy only; never the org.
 - `live_status(conn)`: the pull (org, per table: records and when) and the push (per state).
 Both return None when the working copy was never pulled.
+
+Requests push sends when it has work (push.py, sequence.py, pull.inspect_org): 2 to inspect the
+org (WhoAmI, EntityDefinitions), 4 per number sequence it moves (read, PATCH, read after the
+settle wait, read after the writes), one `$batch` per `batch_size` records. Replays after a
+412/429/lost answer and conflict re-reads come on top, so the count is a floor.
+
+Duration: `SECONDS_PER_RECORD` of server execution time per record update is an assumption (a
+real org's plug-ins decide it; scripts/bench_live.py measures the stand-in). The estimate is the
+larger of (a) the execution time spread over `concurrency` requests in flight and (b) what the
+sliding window allows: the first window's budget at once, then 6,000 requests or 1,200 s of
+execution per 300 s, plus the settle wait after a reservation (sequence.SETTLE_S).
 """
 
 from __future__ import annotations
@@ -20,33 +30,64 @@ from sqlalchemy.engine import Connection
 
 from . import state
 from .changes import pending_changes
+from .sequence import SETTLE_S, plan_reservations
 from .tables import SEQUENCE_TABLE
 
 REQUESTS_PER_WINDOW = 6000
 EXECUTION_S_PER_WINDOW = 1200
 WINDOW_S = 300
+MAX_CONCURRENT = 52
 SECONDS_PER_RECORD = 0.01
+INSPECT_REQUESTS = 2
+REQUESTS_PER_RESERVATION = 4
+SOLUTION_MISSING = "the Prospect to cash solution is not installed in the org: push will refuse"
 
 
-def push_plan(conn: Connection, batch_size: int = 1000) -> dict[str, Any] | None:
+def push_plan(conn: Connection, batch_size: int = 1000, concurrency: int = 8) -> dict[str, Any] | None:
+    """The plan's `push` section (shape: p2c_upgrade/schemas/plan.schema.json `push`), or None."""
     known = state.get_org(conn)
     if known is None:
         return None
+    solution = bool(known["solution_installed"])
     changes = [c for c in pending_changes(conn) if c.tbl != SEQUENCE_TABLE]
-    tables: dict[str, dict[str, Any]] = {}
+    reservations = plan_reservations(conn, changes) if solution and changes else []
+    per_table: dict[str, dict[str, int]] = {}
+    records: dict[str, int] = {}
     for change in changes:
-        entry = tables.setdefault(change.tbl, {"records": 0, "columns": {}})
-        entry["records"] += 1
+        records[change.tbl] = records.get(change.tbl, 0) + 1
+        cols = per_table.setdefault(change.tbl, {})
         for col in change.cols:
-            entry["columns"][col] = entry["columns"].get(col, 0) + 1
-    requests = sum(math.ceil(t["records"] / batch_size) for t in tables.values()) + (2 if changes else 0)
+            cols[col] = cols.get(col, 0) + 1
+    batches = math.ceil(len(changes) / batch_size)
+    requests = (INSPECT_REQUESTS + REQUESTS_PER_RESERVATION * len(reservations) + batches
+                if changes or reservations else 0)
     execution = len(changes) * SECONDS_PER_RECORD
+    in_flight = max(1, min(concurrency, MAX_CONCURRENT, batches))
     windows = max(requests / REQUESTS_PER_WINDOW, execution / EXECUTION_S_PER_WINDOW)
-    blockers = [] if known["solution_installed"] else [
-        "the Prospect to cash solution is not installed in the org: push will refuse"]
-    return {"org": known["org_url"], "records": len(changes), "tables": tables, "requests": requests,
-            "estimated_seconds": round(max(execution / 52, windows * WINDOW_S if windows > 1 else 0), 1),
-            "blockers": blockers}
+    throttled = (windows - 1) * WINDOW_S if windows > 1 else 0.0
+    seconds = max(execution / in_flight, throttled) + (SETTLE_S if reservations else 0)
+    return {
+        "org": known["org_url"], "last_pulled_at": _iso(known.get("last_pulled_at")),
+        "solution_installed": solution,
+        "records": len(changes), "columns": sum(len(c.cols) for c in changes),
+        "tables": [{"table": t, "records": records[t],
+                    "columns": [{"column": c, "records": n} for c, n in sorted(per_table[t].items())]}
+                   for t in sorted(records)],
+        "sequences": [{"entity": r.entity, "pulled": r.pulled, "target": r.target} for r in reservations],
+        "requests": requests, "batch_size": batch_size, "concurrency": concurrency,
+        "estimated_seconds": round(seconds, 1),
+        "limits": {"requests_per_window": REQUESTS_PER_WINDOW,
+                   "execution_seconds_per_window": EXECUTION_S_PER_WINDOW,
+                   "window_seconds": WINDOW_S, "concurrent_requests": MAX_CONCURRENT,
+                   "assumed_execution_seconds_per_record": SECONDS_PER_RECORD},
+        "blockers": [] if solution else [SOLUTION_MISSING],
+    }
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat(sep=" ") if hasattr(value, "isoformat") else str(value)
 
 
 def live_status(conn: Connection) -> dict[str, Any] | None:

@@ -28,7 +28,7 @@ _TABLE_PRIVILEGES: dict[str, dict[str, tuple[str, ...]]] = {
              AUTONUMBER_TABLE: ("SELECT", "INSERT", "UPDATE", "DELETE")},
 }
 _TABLE_PRIVILEGES["duplicates"] = _TABLE_PRIVILEGES["run"]
-README_HINT = "grant them or run as the tables' owner; the README lists what each command needs"
+README_HINT = "grant them or run as the tables' owner; docs/privileges.md lists what each command needs"
 
 
 def require_privileges(db: Database, command: str, *, owns: tuple[str, ...] = ()) -> None:

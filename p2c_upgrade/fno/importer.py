@@ -145,6 +145,8 @@ class Importer:
         while True:
             status = self.client.action("GetExecutionSummaryStatus", executionId=execution_id)
             elapsed = time.monotonic() - started
+            if status != last:  # F&O's answer for `status`, one UPDATE per change
+                journal.note_status(self.db, execution_id, str(status))
             if status != last or elapsed - said >= 30:  # a line per change, else every 30 s
                 self.say(f"{package}: {status} in F&O ({elapsed:.0f} s, execution {execution_id})")
                 last, said = status, elapsed

@@ -88,6 +88,13 @@ def set_state(db: Database, import_id: int, state: str, *, fno_status: str | Non
         conn.execute(imports.update().where(imports.c.import_id == import_id).values(**values))
 
 
+def note_status(db: Database, execution_id: str, fno_status: str) -> None:
+    """F&O's latest answer while polling (NotRun, Executing, ...), for `status`."""
+    with db.engine.begin() as conn:
+        conn.execute(imports.update().where(imports.c.execution_id == execution_id)
+                     .values(fno_status=fno_status[:24]))
+
+
 def open_imports(db: Database, target_id: str) -> list[dict[str, Any]]:
     """Imports started and not yet applied, oldest first."""
     with db.engine.connect() as conn:
@@ -113,3 +120,19 @@ def iter_records(db: Database, import_id: int, batch: int = 5000
             return
         yield [tuple(r) for r in rows]
         last = (rows[-1][0], rows[-1][1])
+
+
+def last_imports(db: Database) -> list[dict[str, Any]]:
+    """For `status`: the F&O imports of the latest sync run that started any, plus every import
+    still open (a stopped sync's). Each: package, execution_id, state (prepared, requested,
+    applied, abandoned), fno_status (F&O's last answer or None), finished_at. [] before any."""
+    with db.engine.connect() as conn:
+        if not sa.inspect(conn).has_table(IMPORT_TABLE):
+            return []
+        c = imports.c
+        latest = conn.execute(sa.select(sa.func.max(c.sync_run_id))).scalar()
+        rows = conn.execute(
+            sa.select(c.package, c.execution_id, c.state, c.fno_status, c.finished_at)
+            .where(sa.or_(c.sync_run_id == latest, c.state.in_(OPEN_STATES)))
+            .order_by(c.import_id)).mappings().all()
+    return [dict(r) for r in rows]

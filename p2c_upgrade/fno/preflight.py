@@ -36,14 +36,22 @@ SETUP = {
     "LANGUAGEID": ("LanguageCodes", "LanguageId", False,
                    "language {v} (Organization administration > Setup > Languages)"),
 }
+#: field -> the finding's code (plan's finding codes, `p2c_upgrade/plan/findings.py` KINDS)
+CODES = {"CUSTOMERGROUPID": "fno_customer_group", "SALESCURRENCYCODE": "fno_currency",
+         "LANGUAGEID": "fno_language"}
 
 
 @dataclass(frozen=True)
 class Finding:
+    """One gap. `subject` names what is missing (a field, "legal entity", "number sequence"),
+    `value` the missing value or the sequence's code; `records` how many records carry it."""
+
     code: str  # fno_legal_entity, fno_customer_group, fno_currency, fno_language,
     #            fno_country, fno_number_sequence
     message: str
     records: int = 0
+    subject: str = ""
+    value: str = ""
 
 
 def distinct_values(conn: sa.Connection, plans: list[TaskPlan], tables: dict[str, Any],
@@ -98,7 +106,8 @@ def check(client: FnoClient, legal_entity: str, values: dict[str, Counter[str]])
     if fno_key(legal_entity) not in entities:
         return [Finding("fno_legal_entity", f"legal entity {legal_entity} does not exist in F&O: "
                         "set [fno] legal_entity to an existing company (Organization "
-                        "administration > Organizations > Legal entities)")]
+                        "administration > Organizations > Legal entities)",
+                        subject="legal entity", value=legal_entity)]
     company = legal_entity.lower()
     for field, (collection, key, per_company, what) in SETUP.items():
         if not values.get(field):
@@ -108,10 +117,11 @@ def check(client: FnoClient, legal_entity: str, values: dict[str, Counter[str]])
         have = _set(client, collection, key, params)
         for value, n in sorted(values[field].items()):
             if fno_key(value) not in have:
-                findings.append(Finding(f"fno_{field.lower()}", f"{field} {value!r} ({n:,} "
+                findings.append(Finding(CODES[field], f"{field} {value!r} ({n:,} "
                                         f"records) does not exist in F&O{' ' + legal_entity if per_company else ''}: "
                                         f"create {what.format(v=repr(value))}, or map it to one "
-                                        "that exists ([sync.defaults] / [sync.value_maps])", n))
+                                        "that exists ([sync.defaults] / [sync.value_maps])", n,
+                                        field, value))
     country_fields = [f for f in values if f.endswith("ISOCODE") or is_country_id_field(f)]
     if country_fields:
         rows = list(client.odata("AddressCountryRegions", {"$select": "CountryRegion,ISOcode"}))
@@ -125,7 +135,8 @@ def check(client: FnoClient, legal_entity: str, values: dict[str, Counter[str]])
                                             f"not the {kind} of any country/region in F&O: add it "
                                             "(Organization administration > Global address book > "
                                             "Addresses > Country/region), or set [sync] "
-                                            "country_codes / a country value map", n))
+                                            "country_codes / a country value map", n,
+                                            field, value))
     findings.extend(_sequence(client, legal_entity))
     return findings
 
@@ -139,21 +150,23 @@ def _sequence(client: FnoClient, legal_entity: str) -> list[Finding]:
     if not refs or not refs[0].get("NumberSequenceCode"):
         return [Finding("fno_number_sequence", f"no number sequence is set for customer accounts in "
                         f"{legal_entity}: set one up ({where}) that is Manual or allows "
-                        "\"To a higher number\"")]
+                        "\"To a higher number\"", subject="number sequence")]
     code = str(refs[0]["NumberSequenceCode"])
     seqs = [s for s in client.odata("SequenceV2Tables")
             if fno_key(str(s.get("NumberSequenceCode", ""))) == fno_key(code)
             and fno_key(str(s.get("ScopeValue", ""))) in (fno_key(legal_entity), "")]
     if not seqs:
         return [Finding("fno_number_sequence", f"number sequence {code} of customer accounts is not "
-                        "readable in F&O (SequenceV2Tables)")]
+                        "readable in F&O (SequenceV2Tables)", subject="number sequence",
+                        value=code)]
     seq = seqs[0]
     if str(seq.get("Manual")) == "Yes" or str(seq.get("ToAHigherNumber")) == "Yes":
         return []
     return [Finding("fno_number_sequence", f"number sequence {code} of customer accounts in "
                     f"{legal_entity} refuses given numbers (neither Manual nor \"To a higher "
                     f"number\"), so F&O rejects every new customer: set Manual = Yes in "
-                    f"Organization administration > Number sequences > {code} ({where})")]
+                    f"Organization administration > Number sequences > {code} ({where})",
+                    subject="number sequence", value=code)]
 
 
 def preflight(db: Any, client: FnoClient, legal_entity: str, plans: list[TaskPlan],

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from p2c_upgrade.auth import AUTH_KEYS, AuthSettings, parse_auth
 from p2c_upgrade.errors import UsageError
-from p2c_upgrade.fno._auth_shim import AUTH_KEYS, AuthSettings, parse_auth
 
 KEYS = {"legal_entity", "definition_group", "poll_interval", "timeout", *AUTH_KEYS}
 DEFAULT_GROUP = "P2C initial sync"
@@ -46,10 +46,10 @@ def parse_fno(table: Any, where: str) -> FnoSettings:
     """Check and read the `[fno]` table; a mistake is a usage error naming the key."""
     if not isinstance(table, dict):
         raise UsageError(f"{where}: 'fno' must be a table")
+    auth = parse_auth(table, "fno")  # the same sign-in keys and secret refusal as [dataverse]
     for key in table:
-        if key not in KEYS and key.lower() not in ("client_secret", "secret", "password", "token"):
+        if key not in KEYS:
             raise UsageError(f"{where}: unknown key 'fno.{key}' (allowed: {', '.join(sorted(KEYS))})")
-    auth = parse_auth({k: v for k, v in table.items() if k not in KEYS - set(AUTH_KEYS)}, "fno")
     legal = table.get("legal_entity")
     if legal is not None and (not isinstance(legal, str) or not _LEGAL_ENTITY.match(legal.strip())):
         raise UsageError(f"{where}: fno.legal_entity must be an F&O company id such as \"USMF\"")

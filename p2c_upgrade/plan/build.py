@@ -10,6 +10,7 @@ from p2c_upgrade.db.connection import Database
 from p2c_upgrade.db.lock import holder
 from p2c_upgrade.plan import findings as fnd
 from p2c_upgrade.plan.model import BLOCKED, NOTHING, READY, Example, Plan, StepPlan
+from p2c_upgrade.plan.push import plan_push
 from p2c_upgrade.plan.routing import ROW_LIMIT, account_countries, country_findings, sync_preview
 from p2c_upgrade.plan.source import read_only_session, read_snapshot
 from p2c_upgrade.plan.steps import flag_steps, plan_numbers, plan_prepare, summarize_contacts
@@ -49,6 +50,8 @@ def build_plan(db: Database, config: Config | None, *, show_personal_data: bool 
         found += fnd.reference_findings(conn, db)
         found += country_findings(conn, db, snap, config, countries, contacts)
         found += sync_findings
+        plan.push, push_findings = plan_push(conn, config)
+        found += push_findings
         if show_personal_data:
             fnd.add_names(conn, db, found, plan.duplicates)
     running = holder(db)

@@ -56,9 +56,39 @@ KINDS: dict[str, Kind] = {
     "sequence_invalid": Kind(
         BLOCKER, "Number sequences in msdynce_p2cautonumber that cannot be used",
         "correct the row: a prefix, a next number of 0 or more, a suffix length of 0 to 16"),
+    "p2c_solution_not_installed": Kind(
+        BLOCKER, "The org this copy was pulled from had no Prospect to cash solution at the pull",
+        "install the Prospect to cash solution in the org, then `pull` again; `push` refuses "
+        "until then"),
     "number_too_long": Kind(
         BLOCKER, f"Sequences that would hand out numbers longer than {MAX_NUMBER_LENGTH} "
         "characters", "shorten the prefix or the suffix length in msdynce_p2cautonumber"),
+    "fno_legal_entity": Kind(
+        BLOCKER, "F&O preflight (plan --target fno:): the legal entity does not exist in F&O",
+        "set [fno] legal_entity to an existing company (Organization administration > "
+        "Organizations > Legal entities)"),
+    "fno_customer_group": Kind(
+        BLOCKER, "F&O preflight: customer groups the records carry that F&O's legal entity lacks",
+        "create them (Accounts receivable > Setup > Customer groups), or map the values to "
+        "existing groups ([sync.defaults] / [sync.value_maps])"),
+    "fno_currency": Kind(
+        BLOCKER, "F&O preflight: currencies the records carry that F&O lacks",
+        "create them (General ledger > Currencies > Currencies), or map the values "
+        "([sync.defaults] / [sync.value_maps])"),
+    "fno_language": Kind(
+        BLOCKER, "F&O preflight: languages the records carry that F&O lacks",
+        "add them (Organization administration > Setup > Languages), or map the values "
+        "([sync.defaults] / [sync.value_maps])"),
+    "fno_country": Kind(
+        BLOCKER, "F&O preflight: country codes the records carry that match no country/region "
+                 "in F&O",
+        "add the country/region (Organization administration > Global address book > "
+        "Addresses > Country/region), or set [sync] country_codes / a country value map"),
+    "fno_number_sequence": Kind(
+        BLOCKER, "F&O preflight: the customer account number sequence refuses given numbers",
+        "set the sequence Manual = Yes or allow \"To a higher number\" (Organization "
+        "administration > Number sequences; Accounts receivable parameters > Number "
+        "sequences, Customer account)"),
     "contact_parent_missing": Kind(
         WARNING, "Contacts whose company (parent account or contact) does not exist",
         "set the company to an existing account or contact, or clear it; such a contact "

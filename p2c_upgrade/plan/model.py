@@ -134,6 +134,7 @@ class Plan:
     sync_tasks: list[SyncTask] = field(default_factory=list)
     unsynced: list[Unsynced] = field(default_factory=list)
     row_limit: int = 500_000
+    push: dict[str, Any] | None = None  # plan/push.py; None when the copy was never pulled
 
     @property
     def blockers(self) -> list[Finding]:
@@ -207,6 +208,7 @@ class Plan:
                 "tasks": [asdict(t) for t in self.sync_tasks],
                 "not_synchronized": [asdict(u) for u in self.unsynced],
             },
+            "push": self.push,
         }
 
 

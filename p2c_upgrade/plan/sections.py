@@ -42,7 +42,10 @@ def sections(plan: Plan) -> list[Section]:
                                   [[c.table, c.name, c.kind, c.detail]
                                    for c in plan.schema_changes])]))
     out += [_duplicates(plan), _findings(plan), _sync(plan)]
-    return out
+    from p2c_upgrade.plan.push import push_section  # imports this module
+
+    push = push_section(plan)
+    return out + ([push] if push else [])
 
 
 def _summary(plan: Plan) -> Section:

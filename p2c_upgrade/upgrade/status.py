@@ -8,6 +8,7 @@ from typing import Any
 from p2c_upgrade.db.connection import Database, translate_errors
 from p2c_upgrade.db.lock import holder
 from p2c_upgrade.db.schema import check_sales_schema
+from p2c_upgrade.fno.journal import last_imports
 from p2c_upgrade.sync.state import last_run as sync_last_run
 from p2c_upgrade.upgrade import ledger
 from p2c_upgrade.upgrade.registry import STEP_NAMES, all_steps
@@ -45,7 +46,7 @@ def status_document(db: Database) -> dict[str, Any]:
                                          "started_at", "finished_at")}
     return {"version": STATUS_VERSION, "database": db.safe_url, "schema": db.schema,
             "lock": {"held": lock_holder is not None, "holder": lock_holder},
-            "last_run": last, "steps": steps, "last_sync": sync}
+            "last_run": last, "steps": steps, "last_sync": sync, "fno_imports": last_imports(db)}
 
 
 def verify_checks(db: Database) -> list[dict[str, Any]]:

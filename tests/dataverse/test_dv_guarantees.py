@@ -179,7 +179,8 @@ def test_status_and_plan_data(org, sales_db, work):
     pull_run(org, sales_db)
     with work.engine.connect() as conn:
         plan = push_plan(conn)
-        assert plan["records"] > 0 and plan["tables"]["account"]["columns"]["accountnumber"] > 0
+        account = next(t for t in plan["tables"] if t["table"] == "account")
+        assert plan["records"] > 0 and {"column": "accountnumber", "records": account["records"]} in account["columns"]
         assert live_status(conn)["push"]["pending"] > 0
     assert cli(sales_db, "push")[0] == 0
     code, out, _ = cli(sales_db, "status")

@@ -32,6 +32,10 @@ def test_sync_then_verify_finds_a_row_deleted_in_f_and_o(sales_db: SalesDb, fno:
     load(sales_db, [account(0), account(1)], [contact(0, parent=uid("account", 0),
                                                       parent_type="account")])
     cfg = _config(tmp_path)
+    result = _cli(sales_db, cfg, "plan", "--target", f"fno:{fno.url}", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert not [f for f in json.loads(result.stdout)["findings"] if f["code"].startswith("fno_")]
+    assert "holds every value" in result.stderr
     result = _cli(sales_db, cfg, "sync", "--target", f"fno:{fno.url}", "--format", "json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
@@ -61,11 +65,22 @@ def test_preflight_blockers_upload_nothing(sales_db: SalesDb, start_fno: Any,
                                    languages=("de",)).with_sequence(manual=False))
     load(sales_db, [account(0)], [])
     cfg = _config(tmp_path)
-    result = _cli(sales_db, cfg, "plan", "--target", f"fno:{fno.url}")
-    assert result.exit_code == 3
-    for text in ("CUSTOMERGROUPID '10'", "SALESCURRENCYCODE 'USD'", "LANGUAGEID 'en-us'",
-                 "refuses given numbers"):
-        assert text in result.stderr, result.stderr
+    result = _cli(sales_db, cfg, "plan", "--target", f"fno:{fno.url}", "--format", "json")
+    assert result.exit_code == 3, result.output
+    doc = json.loads(result.stdout)
+    found = {f["code"]: f for f in doc["findings"]}
+    assert {"fno_customer_group", "fno_currency", "fno_language", "fno_number_sequence"} <= set(found)
+    assert all(found[c]["severity"] == "blocker" for c in found if c.startswith("fno_"))
+    assert found["fno_customer_group"]["examples"] == [
+        {"table": "F&O USMF", "id": "CUSTOMERGROUPID", "value": "10"}]
+    assert found["fno_currency"]["count"] == 1 and doc["has_blockers"] is True
+    assert "4 findings" in result.stderr
+    for fmt, text in (("table", "fno_language"), ("markdown", "fno_number_sequence"),
+                      ("html", "fno_currency"), ("csv", "")):
+        result = _cli(sales_db, cfg, "plan", "--target", f"fno:{fno.url}", "--format", fmt)
+        assert result.exit_code == 3 and text in result.stdout, (fmt, result.output)
+    # plan only reads: nothing was uploaded or imported
+    assert actions(fno, "GetAzureWriteUrl") == [] and fno.executions() == []
     result = _cli(sales_db, cfg, "sync", "--target", f"fno:{fno.url}")
     assert result.exit_code == 3 and "nothing was uploaded" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -82,3 +97,24 @@ def test_unknown_legal_entity_and_missing_setting(sqlite_db: SalesDb, fno: Any,
     result = _cli(sqlite_db, str(empty), "sync", "--target", f"fno:{fno.url}")
     assert result.exit_code == 2 and "[fno] legal_entity" in result.stderr
     assert fno.executions() == []
+
+
+def test_plain_http_to_a_remote_host_is_refused(sqlite_db: SalesDb, fno_token: str,
+                                                tmp_path: Path) -> None:
+    """The shared sign-in rule (auth.check_service_url): http:// only on loopback; a usage error."""
+    load(sqlite_db, [account(0)], [])
+    cfg = _config(tmp_path)
+    for command in ("sync", "plan", "verify"):
+        result = _cli(sqlite_db, cfg, command, "--target", "fno:http://contoso.operations.dynamics.com")
+        assert result.exit_code == 2, (command, result.output)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "refusing plain http://" in lines[0], (command, result.stderr)
+
+
+def test_fno_secret_in_the_configuration_is_refused(sqlite_db: SalesDb, fno: Any,
+                                                     tmp_path: Path) -> None:
+    path = tmp_path / "secret.toml"
+    path.write_text('[fno]\nlegal_entity = "USMF"\nclient_secret = "x"\n', "utf-8")
+    result = _cli(sqlite_db, str(path), "sync", "--target", f"fno:{fno.url}")
+    assert result.exit_code == 2 and "fno.client_secret looks like a secret" in result.stderr
+    assert "x\n" not in result.stderr and fno.executions() == []

@@ -33,7 +33,7 @@ def target_id_for(base_url: str, legal_entity: str) -> str:
 
 def connect(url: str, settings: Any, say: Callable[[str], None] | None = None) -> tuple[Any, str]:
     """(FnoClient, target id) for `fno:URL` with `[fno]` settings (plan and verify)."""
-    from p2c_upgrade.fno._auth_shim import check_service_url, token_provider
+    from p2c_upgrade.auth import check_service_url, token_provider
     from p2c_upgrade.fno.client import FnoClient
 
     legal = settings.require_legal_entity()
@@ -63,7 +63,7 @@ class FnoTarget:
     @classmethod
     def open(cls, url: str, settings: Any, *, max_rows: int, batch_size: int,
              description: str, say: Callable[[str], None] | None = None) -> FnoTarget:
-        from p2c_upgrade.fno._auth_shim import check_service_url, token_provider
+        from p2c_upgrade.auth import check_service_url, token_provider
         from p2c_upgrade.fno.client import FnoClient
         from p2c_upgrade.fno.settings import FnoSettings
 
