@@ -10,6 +10,8 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_BLOCKED = 3
 EXIT_LOCKED = 4
+#: Ctrl-C: the shell's convention (128 + SIGINT); the run is recorded `interrupted`
+EXIT_INTERRUPTED = 130
 
 #: the largest value an id or count the tool binds may take: a 32-bit INTEGER column (the
 #: ledger's ids, PostgreSQL's `integer`); larger values given by the user are usage errors

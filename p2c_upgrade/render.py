@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +37,21 @@ def emit(text: str, output: str | None = None) -> None:
         Path(output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+
+
+def iso_utc(value: Any) -> str | None:
+    """A time as ISO 8601 UTC (`2026-11-29T18:58:39Z`): the form of every time in JSON.
+    Naive datetimes and strings without a zone are UTC (Dataverse's createdon, the tool's
+    own columns); other strings come back as they are."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)

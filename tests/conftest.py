@@ -19,7 +19,17 @@ import sqlalchemy as sa
 from p2c_upgrade.db.connection import Database, open_database
 from p2c_upgrade.db.schema import sales_metadata
 
-PG_URL = os.environ.get("P2C_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+def with_driver(url: str) -> str:
+    """`postgresql://…` (the README's form) names no driver, and SQLAlchemy's default for it is
+    psycopg2, which is not installed: the tests (like the tool) use psycopg 3."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
+PG_URL = with_driver(os.environ.get("P2C_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

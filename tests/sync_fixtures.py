@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from p2c_upgrade.config import Config
-from p2c_upgrade.db.schema import P2C_COLUMNS, sales_metadata
+from p2c_upgrade.db.schema import AUTONUMBER_ROWS, AUTONUMBER_TABLE, P2C_COLUMNS, sales_metadata
 from p2c_upgrade.sync import SyncSummary, run_sync
 
 from conftest import PG_URL, SalesDb
@@ -23,7 +23,8 @@ def uid(kind: str, i: int | str) -> str:
 
 
 def add_p2c_columns(db: SalesDb) -> None:
-    """What the `prepare` step does to the contact table, in plain DDL."""
+    """What the `prepare` step adds, in plain DDL: the contact columns and the number-sequence
+    table with its two rows (the sync refuses while prepare has work left)."""
     engine = db.engine()
     with engine.begin() as conn:
         have = {c["name"] for c in sa.inspect(conn).get_columns("contact")}
@@ -32,6 +33,14 @@ def add_p2c_columns(db: SalesDb) -> None:
                 default = f" NOT NULL DEFAULT {col.default}" if col.default else ""
                 conn.execute(sa.text(
                     f"ALTER TABLE {col.table} ADD COLUMN {col.column} {col.ddl_type}{default}"))
+        if not sa.inspect(conn).has_table(AUTONUMBER_TABLE, schema=db.schema):
+            conn.execute(sa.text(
+                f"CREATE TABLE {AUTONUMBER_TABLE} (msdynce_entityname VARCHAR(64) PRIMARY KEY, "
+                "msdynce_prefix VARCHAR(20), msdynce_numbersequence INTEGER, "
+                "msdynce_suffixlength INTEGER)"))
+            for entity, prefix, start, suffix in AUTONUMBER_ROWS:
+                conn.execute(sa.text(f"INSERT INTO {AUTONUMBER_TABLE} VALUES (:e, :p, :n, :s)"),
+                             {"e": entity, "p": prefix, "n": start, "s": suffix})
     engine.dispose()
 
 

@@ -26,10 +26,10 @@ from conftest import SalesDb
 @pytest.mark.parametrize("state", ["untouched", "half-upgraded"])
 def test_change_list_is_what_run_changes(sales_db: SalesDb, state: str, tmp_path: Path) -> None:
     build(sales_db)
-    if state == "half-upgraded":
-        half_upgrade(sales_db)
     config = tmp_path / "p2c.toml"
     config.write_text('[numbers]\nsalt = "plan-test"\n', encoding="utf-8")
+    if state == "half-upgraded":  # resumed with the same salt (another one is refused)
+        half_upgrade(sales_db, "--config", str(config))
     out_file = tmp_path / "changes.csv"
     code, _ = plan_output(sales_db, "csv", "--config", str(config), "--output", str(out_file))
     assert code == 3  # planted duplicates

@@ -6,6 +6,7 @@ its commands on the group defined in `main`.
 
 from p2c_upgrade.cli import generate as _generate  # noqa: F401 - registers `generate`
 from p2c_upgrade.cli import live as _live  # noqa: F401 - registers `pull`, `push`
+from p2c_upgrade.cli import runs as _runs  # noqa: F401 - registers `runs`
 from p2c_upgrade.cli import sync as _sync  # noqa: F401 - registers `sync`
 from p2c_upgrade.cli.main import main
 

@@ -6,16 +6,18 @@ boundary (`options.common`) maps exceptions to the contract's exit codes:
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from p2c_upgrade import __version__
 from p2c_upgrade.cli.options import Settings, common, config_of, merge_settings, open_db, shared_options
-from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK, MAX_INTEGER
+from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK, MAX_INTEGER, UsageError
 from p2c_upgrade.progress import Progress
-from p2c_upgrade.render import emit, table, to_json
+from p2c_upgrade.render import emit, iso_utc, table, to_json
 from p2c_upgrade.upgrade.registry import STEP_NAMES
 from p2c_upgrade.upgrade.runner import DEFAULT_BATCH_SIZE
 
@@ -44,20 +46,26 @@ def main(ctx: click.Context, **kwargs: Any) -> None:
 @click.option("--no-journal", "journal", flag_value=False, default=True,
               help="Do not record old values in p2c_journal (no undo; for measurements).")
 @click.option("--show-personal-data", is_flag=True, help="Show names in sync errors.")
+@click.option("--plan", "plan_file", metavar="FILE",
+              help="The approved plan (plan --format json): refuse if the data or the settings "
+                   "changed since it was made (settings exit 2, data exit 3).")
 @common
 def run(settings: Settings, steps: tuple[str, ...], batch_size: int, target: str | None,
-        journal: bool, show_personal_data: bool) -> int:
+        journal: bool, show_personal_data: bool, plan_file: str | None) -> int:
     """Apply the pending steps in order; resumes where a stopped run left off."""
+    from p2c_upgrade.plan.approval import check_approved
     from p2c_upgrade.upgrade.runner import RunOptions, run_upgrade
 
     config = config_of(settings)
+    approved = check_approved(open_db(settings, read_only=True), config, plan_file) \
+        if plan_file else None
     db = open_db(settings, bulk=True)
     target = target or getattr(config, "sync_target", None)
     progress = Progress(enabled=settings.progress)
     report = run_upgrade(db, RunOptions(
         steps=list(steps) or None, batch_size=batch_size, journal=journal,
         salt=getattr(config, "numbers_salt", "") or "", target=target, config=config,
-        show_personal_data=show_personal_data, progress=progress,
+        show_personal_data=show_personal_data, progress=progress, approved_plan=approved,
     ))
     rows = [[o.step, o.state, f"{o.rows_changed:,}", o.batches, f"{o.seconds:.1f}", o.detail or ""]
             for o in report.outcomes]
@@ -66,8 +74,11 @@ def run(settings: Settings, steps: tuple[str, ...], batch_size: int, target: str
     if report.sync_summary is not None:
         emit(report.sync_summary.to_text())
     for reason in report.blocked:
-        emit(f"BLOCKED: {reason}")
-    return EXIT_BLOCKED if report.sync_failed else EXIT_OK
+        if reason != report.refused:
+            emit(f"BLOCKED: {reason}")
+    if report.refused:
+        click.echo(f"error: {report.refused}", err=True)
+    return EXIT_BLOCKED if report.sync_failed or report.refused else EXIT_OK
 
 
 @main.command()
@@ -92,6 +103,13 @@ def status(settings: Settings, fmt: str) -> int:
              s["started_at"] or "", s["finished_at"] or "", s["error"] or s["detail"] or ""]
             for s in doc["steps"]]
     emit(table(rows, ["step", "state", "rows changed", "run", "started", "finished", "detail / error"]))
+    sync = doc.get("last_sync")
+    if sync:
+        emit(f"last sync: {sync['sync_run_id']} to {sync['target']}: {sync['status']}, started "
+             f"{sync['started_at']}, finished {sync['finished_at'] or '-'}")
+    else:
+        emit("last sync: none yet")
+    emit("past runs: `p2c-upgrade runs` (the ids `undo --run ID` takes)")
     if doc["lock"]["held"]:
         emit(f"a run is in progress: {doc['lock']['holder']}")
     if doc["fno_imports"]:
@@ -175,7 +193,7 @@ def duplicates(settings: Settings, renumber: bool, batch_size: int, fmt: str) ->
         config = config_of(settings)
         db = open_db(settings, bulk=True)
         report = renumber_duplicates(db, RunOptions(
-            batch_size=batch_size, salt=getattr(config, "numbers_salt", "") or "",
+            batch_size=batch_size, config=config, salt=getattr(config, "numbers_salt", "") or "",
             progress=Progress(enabled=settings.progress)))
         emit(f"renumbered {report.rows_changed:,} accounts (run {report.run_id}, journaled); "
              "the oldest record of each group kept its number")
@@ -184,7 +202,7 @@ def duplicates(settings: Settings, renumber: bool, batch_size: int, fmt: str) ->
         groups = list(collision_groups(conn))
     if fmt == "json":
         emit(to_json({"version": 1, "groups": [
-            {"key": g.key, "members": [{"id": m.id, "number": m.number, "createdon": m.createdon,
+            {"key": g.key, "members": [{"id": m.id, "number": m.number, "createdon": iso_utc(m.createdon),
                                         "kind": m.kind, "keeps": m.keeps} for m in g.members]}
             for g in groups]}))
     elif groups:
@@ -232,6 +250,7 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
     db = open_db(settings, read_only=True)
     if output and output != "-":
         refuse_database_file(db, output)
+        check_output_path(output)
     report = build_plan(db, config, show_personal_data=show_personal_data)
     if target:
         from p2c_upgrade.plan.fno import add_fno_preflight
@@ -240,7 +259,11 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
         click.echo(f"F&O preflight: {gaps} findings (in the plan's blockers)" if gaps else
                    "F&O preflight: the environment holds every value the records carry", err=True)
     if output and output != "-":
-        with open(output, "w", encoding="utf-8", newline="") as out:
+        try:
+            out = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - errors below
+        except OSError as exc:
+            raise UsageError(f"cannot write --output {output}: {exc.strerror}") from None
+        with out:
             write_report(report, fmt, out)
         click.echo(f"plan written to {output}", err=True)
     else:
@@ -248,10 +271,28 @@ def plan(settings: Settings, fmt: str, output: str | None, show_personal_data: b
     return EXIT_BLOCKED if report.has_blockers else EXIT_OK
 
 
+def check_output_path(output: str) -> None:
+    """A usage error, before any work, for an --output that cannot be written."""
+    path = Path(output)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"--output {output} is a directory: give a file name")
+    if not folder.is_dir():
+        raise UsageError(f"--output {output}: the directory {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--output {output}: no permission to write there")
+
+
+#: what `undo --step` takes: the steps that journal, and undo itself
+UNDO_STEPS = (*STEP_NAMES, "duplicates-renumber", "undo")
+
+
 @main.command()
 @click.option("--run", "run_id", type=click.IntRange(1, MAX_INTEGER), metavar="ID",
               help="Undo everything this run changed.")
-@click.option("--step", "step_name", metavar="NAME", help="Undo what this step changed (latest runs first).")
+@click.option("--step", "step_name", type=click.Choice(UNDO_STEPS), metavar="NAME",
+              help="Undo what this step changed (latest runs first): a step name, "
+                   "duplicates-renumber or undo.")
 @click.option("--dry-run", is_flag=True, help="Show what undo would restore; write nothing.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @common

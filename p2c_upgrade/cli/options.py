@@ -8,6 +8,7 @@ Exit codes (the contract): 0 done; 1 unexpected failure; 2 usage error; 3 blocke
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 
 import click
 
+from p2c_upgrade import interrupt
 from p2c_upgrade.db.connection import (
     DEFAULT_LOCK_TIMEOUT_S,
     ENV_URL,
@@ -22,7 +24,7 @@ from p2c_upgrade.db.connection import (
     Database,
     open_database,
 )
-from p2c_upgrade.errors import EXIT_FAILURE, EXIT_OK, P2CError
+from p2c_upgrade.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, P2CError
 from p2c_upgrade.redact import mask_secrets, strip_personal_data, url_secrets
 
 DEBUG_FLAG = "--debug"
@@ -82,17 +84,37 @@ def common(func: Callable[..., int | None]) -> Callable[..., None]:
         settings = merge_settings(ctx, kwargs)
         settings.personal_data = bool(kwargs.get("show_personal_data"))
         try:
-            code = func(settings, **kwargs)
+            with interrupt.handling_ctrl_c():
+                try:
+                    code = func(settings, **kwargs)
+                except BaseException as exc:
+                    # An error raised after Ctrl-C is the interruption, not a failure.
+                    if isinstance(exc, Exception) and interrupt.requested():
+                        raise KeyboardInterrupt from exc
+                    raise
+        except KeyboardInterrupt as exc:
+            _fail(settings, exc, interrupt.MESSAGE, EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            _closed_pipe()
         except P2CError as exc:
             _fail(settings, exc, exc.message, exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted; run the same command again to resume", err=True)
-            ctx.exit(EXIT_FAILURE)
         except Exception as exc:  # noqa: BLE001 - the boundary: one line, no traceback
             _fail(settings, exc, f"unexpected failure: {type(exc).__name__}: {exc}", EXIT_FAILURE)
         ctx.exit(code or EXIT_OK)
 
     return wrapper
+
+
+#: the reader of stdout went away (`plan --format csv | head`): the shell's code for SIGPIPE
+EXIT_CLOSED_PIPE = 141
+
+
+def _closed_pipe() -> None:
+    """End quietly: nothing more can be shown, and Python's own flush of stdout at exit would
+    otherwise complain about the broken pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_CLOSED_PIPE)
 
 
 def _fail(settings: Settings, exc: BaseException, message: str, code: int) -> None:

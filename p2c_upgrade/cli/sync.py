@@ -23,12 +23,16 @@ def sync(settings: Settings, target: str | None, batch_size: int | None, fmt: st
          show_personal_data: bool) -> int:
     """The initial full sync to F&O; a rerun retries what did not sync.
 
-    Exit 0 when every selected record synchronized, 3 while duplicate account numbers exist
-    (nothing is written) or when records failed on their data (they are listed).
+    Exit 0 when every selected record synchronized; 3 while an upgrade step has work left or
+    duplicate account numbers exist (nothing is written), or when records failed on their data
+    (they are listed).
     """
+    from p2c_upgrade.db.connection import translate_errors
     from p2c_upgrade.db.lock import UpgradeLock
+    from p2c_upgrade.db.schema import check_sales_schema
     from p2c_upgrade.errors import UsageError
     from p2c_upgrade.sync import run_sync
+    from p2c_upgrade.upgrade.finished import check_upgrade_finished
 
     config = config_of(settings)
     target = target or getattr(config, "sync_target", None)
@@ -37,6 +41,9 @@ def sync(settings: Settings, target: str | None, batch_size: int | None, fmt: st
                          "(or [sync] target in the configuration file)")
     db = open_db(settings)
     with UpgradeLock(db, "sync"):  # one writer of the Sales database's state at a time
+        with translate_errors(db), db.engine.connect() as conn:
+            check_sales_schema(conn)
+            check_upgrade_finished(conn, db)
         summary = run_sync(db, target, config, batch_size=batch_size or config.sync_batch_size,
                            progress=Progress(enabled=settings.progress),
                            show_personal_data=show_personal_data)

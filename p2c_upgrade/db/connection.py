@@ -7,8 +7,10 @@ between the two is in `db/dialects.py` (`Database.dialect_impl`).
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +42,8 @@ class Database:
     secrets: list[str] = field(default_factory=list)
     #: the SQLite file (also when the URL was rewritten for read-only mode)
     path: Path | None = None
+    #: SQLite: the driver's connections the pool has open (for `rollback_abandoned`)
+    raw_connections: list[sqlite3.Connection] = field(default_factory=list)
 
     @property
     def dialect(self) -> str:
@@ -62,6 +66,12 @@ class Database:
         return mask_url(self.url)
 
     @property
+    def label(self) -> str:
+        """The database as the user named it, password masked (not the read-only URI SQLite
+        is opened with)."""
+        return f"sqlite:///{self.path}" if self.path is not None else self.safe_url
+
+    @property
     def sqlite_path(self) -> Path | None:
         return self.path
 
@@ -73,6 +83,32 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def rollback_abandoned(self, exc: BaseException) -> None:
+        """After Ctrl-C (`exc`), free what the interrupted statement left holding SQLite's lock.
+
+        SQLAlchemy does no I/O on a connection a `KeyboardInterrupt` went through: it drops or
+        closes it as it is. The statement's cursor lives on in the traceback's frames, and
+        SQLite keeps a connection with an unfinished statement open (a "zombie") in its
+        transaction, so recording `interrupted` would wait the whole lock timeout for
+        ourselves. Clearing the frames' variables finalizes the statement; connections still
+        in a transaction are rolled back. Called only once the command's work has stopped."""
+        if self.dialect != "sqlite":
+            return
+        seen: set[int] = set()
+        chained: BaseException | None = exc
+        while chained is not None and id(chained) not in seen:
+            seen.add(id(chained))
+            if chained.__traceback__ is not None:
+                traceback.clear_frames(chained.__traceback__)
+            chained = chained.__cause__ or chained.__context__
+        gc.collect()
+        for raw in list(self.raw_connections):
+            try:
+                if raw.in_transaction:
+                    raw.rollback()
+            except sqlite3.Error:
+                self.raw_connections.remove(raw)
 
 
 def resolve_url(url: str | None) -> str:
@@ -124,7 +160,7 @@ def open_database(
     db = Database(engine=engine, url=parsed, schema=schema, read_only=read_only, secrets=secrets,
                   path=sqlite_file)
     impl.install_events(engine, schema=schema, read_only=read_only,
-                        sqlite_cache_kib=sqlite_cache_kib)
+                        sqlite_cache_kib=sqlite_cache_kib, raw_connections=db.raw_connections)
     with translate_errors(db), engine.connect() as conn:
         impl.check_connection(conn, schema)
     return db

@@ -28,6 +28,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from p2c_upgrade.db import sqlfiles
 from p2c_upgrade.db.holders import pg_holders, sqlite_holders
 from p2c_upgrade.errors import P2CError, UsageError
+from p2c_upgrade.interrupt import install_sqlite_handler
 from p2c_upgrade.rules.keys import dataverse_key, fno_key
 from p2c_upgrade.rules.number_format import seqpart, suffix_for
 
@@ -92,8 +93,10 @@ class SalesDialect:
         return url, None
 
     def install_events(self, engine: Engine, *, schema: str | None, read_only: bool,
-                       sqlite_cache_kib: int | None) -> None:
-        """Set up every new connection so the packaged SQL can run unqualified."""
+                       sqlite_cache_kib: int | None, raw_connections: list[Any]) -> None:
+        """Set up every new connection so the packaged SQL can run unqualified; SQLite keeps
+        the pool's open driver connections in `raw_connections` (for
+        `Database.rollback_abandoned`)."""
 
     def check_connection(self, conn: Connection, schema: str | None) -> None:
         """Checks on the first connection (the schema exists)."""
@@ -178,13 +181,21 @@ class SQLiteDialect(SalesDialect):
         return url, file
 
     def install_events(self, engine: Engine, *, schema: str | None, read_only: bool,
-                       sqlite_cache_kib: int | None) -> None:
+                       sqlite_cache_kib: int | None, raw_connections: list[Any]) -> None:
         @event.listens_for(engine, "connect")
         def _connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             _sqlite_functions(dbapi_conn)
+            install_sqlite_handler(dbapi_conn)
+            raw_connections.append(dbapi_conn)
             if sqlite_cache_kib is not None:
                 dbapi_conn.execute(f"PRAGMA cache_size = {int(sqlite_cache_kib)}")
+
+        @event.listens_for(engine.pool, "close")
+        @event.listens_for(engine.pool, "close_detached")
+        def _close(dbapi_conn: sqlite3.Connection, *_args: Any) -> None:
+            if dbapi_conn in raw_connections:
+                raw_connections.remove(dbapi_conn)
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
@@ -243,7 +254,7 @@ class PostgreSQLDialect(SalesDialect):
                 "options": " ".join(options)}
 
     def install_events(self, engine: Engine, *, schema: str | None, read_only: bool,
-                       sqlite_cache_kib: int | None) -> None:
+                       sqlite_cache_kib: int | None, raw_connections: list[Any]) -> None:
         if not schema:
             return
         quoted = self.quote(schema)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from p2c_upgrade import __version__
 from p2c_upgrade.config import Config
@@ -14,6 +15,7 @@ from p2c_upgrade.plan.push import plan_push
 from p2c_upgrade.plan.routing import ROW_LIMIT, account_countries, country_findings, sync_preview
 from p2c_upgrade.plan.source import read_only_session, read_snapshot
 from p2c_upgrade.plan.steps import flag_steps, plan_numbers, plan_prepare, summarize_contacts
+from p2c_upgrade.upgrade.fingerprint import settings_parts, with_value
 
 
 def build_plan(db: Database, config: Config | None, *, show_personal_data: bool = False) -> Plan:
@@ -58,7 +60,25 @@ def build_plan(db: Database, config: Config | None, *, show_personal_data: bool 
     if running:
         found.append(fnd.finding("run_in_progress", 1, [Example("lock", "holder", running)]))
     plan.findings = fnd.ordered(found)
+    plan.fingerprint = plan_fingerprint(plan, config)
     return plan
+
+
+def plan_fingerprint(plan: Plan, config: Config) -> dict[str, Any]:
+    """What determines `run`'s result, as this plan read it (`upgrade.fingerprint`)."""
+    sequences: dict[str, Any] = {}
+    for entity, sp in sorted(plan.snapshot.sequences.items()):
+        seq = sp.sequence
+        sequences[entity] = ({"prefix": seq.prefix, "next_value": seq.next_value,
+                              "suffix_length": seq.suffix_length} if seq is not None
+                             else {"error": sp.error})
+    data = {
+        "changes": {s.step: s.changes for s in plan.steps if s.changes is not None},
+        "numbers": {n.step: [n.records, n.first.number if n.first else None,
+                             n.last.number if n.last else None] for n in plan.numbers},
+        "duplicate_groups": len(plan.duplicates),
+    }
+    return with_value({**settings_parts(config), "sequences": sequences, "data": data})
 
 
 def _gate(groups: int) -> StepPlan:

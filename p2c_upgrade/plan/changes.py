@@ -77,18 +77,22 @@ def _stream(conn: Connection, sql: str, params: dict[str, object] | None = None
         yield row[0], row[1], row[2]
 
 
+#: the first row after the header: the plan's fingerprint, not a change
+FINGERPRINT_ROW = ("plan", "p2c_plan", "fingerprint", "value")
 #: a spreadsheet reads a cell that begins with one of these as a formula (CSV injection)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def write_csv(plan: Plan, out: TextIO) -> None:
     """RFC 4180 with every value quoted, so an empty unquoted field is NULL and `""` is the
-    empty string (`run` keeps blank account numbers apart from NULL ones).
+    empty string (`run` keeps blank account numbers apart from NULL ones). The first row is
+    the plan's fingerprint (`FINGERPRINT_ROW`, new_value the fingerprint), then the changes.
 
     The list is opened in spreadsheets: a value that begins with `=`, `+`, `-`, `@`, a tab or
     a CR is written with a `'` before it, so no spreadsheet runs it as a formula (the journal
     holds the value without the `'`)."""
     out.write(_line(HEADER))
+    out.write(_line((*FINGERPRINT_ROW, None, str(plan.fingerprint.get("value", "")))))
     for row in change_rows(plan):
         out.write(_line(row))
 

@@ -35,8 +35,9 @@ KINDS: dict[str, Kind] = {
     "colliding_account_numbers": Kind(
         BLOCKER, "Groups of account numbers that collide as keys (case, accents, trailing blanks "
                  "ignored)",
-        "run `p2c-upgrade duplicates --renumber` (the oldest record of each group keeps its "
-        "number), or correct the numbers in Sales"),
+        "after `p2c-upgrade run`, run `p2c-upgrade duplicates --renumber` (the oldest record "
+        "of each group keeps its number), then `p2c-upgrade sync`; or correct the numbers in "
+        "Sales"),
     "colliding_contact_numbers": Kind(
         BLOCKER, "Groups of contact numbers that collide as keys (case, accents, trailing blanks "
                  "ignored)",

@@ -16,6 +16,11 @@ PLAN_VERSION = 1
 BLOCKER = "blocker"
 WARNING = "warning"
 
+#: What resolves colliding account numbers, in the order that works (renumbering needs the
+#: sequence and columns `run` adds; the sync refuses while either is left to do).
+ORDER = ("`p2c-upgrade run`, then `p2c-upgrade duplicates --renumber`, then "
+         "`p2c-upgrade sync`")
+
 #: Step statuses: work to do, none, the step cannot go ahead, or (initial-sync) ready to run.
 PENDING, NOTHING, BLOCKED, READY = "pending", "nothing to do", "blocked", "ready"
 
@@ -135,6 +140,8 @@ class Plan:
     unsynced: list[Unsynced] = field(default_factory=list)
     row_limit: int = 500_000
     push: dict[str, Any] | None = None  # plan/push.py; None when the copy was never pulled
+    #: what determines run's result (`p2c_upgrade.upgrade.fingerprint`); `run --plan` compares
+    fingerprint: dict[str, Any] = field(default_factory=dict)
 
     @property
     def blockers(self) -> list[Finding]:
@@ -169,8 +176,11 @@ class Plan:
     def verdict(self) -> str:
         if self.has_blockers:
             n = len(self.blockers)
-            return (f"BLOCKED: {n} blocker{'s' if n > 1 else ''} must be resolved before the "
+            text = (f"BLOCKED: {n} blocker{'s' if n > 1 else ''} must be resolved before the "
                     "upgrade goes ahead (exit code 3)")
+            if any(f.code == "colliding_account_numbers" for f in self.blockers):
+                text += f"; the order: {ORDER}"
+            return text
         if self.nothing_to_do:
             return "Nothing to do: every upgrade step is done and nothing blocks"
         return f"Ready: {self.changes:,} rows would change; nothing blocks"
@@ -203,6 +213,7 @@ class Plan:
                            for g in self.duplicates],
             },
             "findings": [_finding(f, self.show_personal_data) for f in self.findings],
+            "fingerprint": self.fingerprint,
             "sync": {
                 "row_limit": self.row_limit,
                 "tasks": [asdict(t) for t in self.sync_tasks],
@@ -214,8 +225,7 @@ class Plan:
 
 def database_label(db: Database) -> str:
     """The database as the user named it (not the read-only URI SQLite is opened with)."""
-    path = db.sqlite_path
-    return f"sqlite:///{path}" if path is not None else db.safe_url
+    return db.label
 
 
 def _member(m: Member, names: bool) -> dict[str, Any]:

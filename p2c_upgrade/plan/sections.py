@@ -59,6 +59,9 @@ def _summary(plan: Plan) -> Section:
         ["Database state", plan.state],
         ["Database", where],
         ["Generated", f"{plan.generated_at} by p2c-upgrade {plan.tool_version}"],
+        ["Fingerprint", f"{plan.fingerprint.get('value', '')} (salt "
+                        f"{plan.fingerprint.get('salt', '')}, configuration "
+                        f"{plan.fingerprint.get('configuration', '')}); `run --plan` checks it"],
         ["Exit code", "3" if plan.has_blockers else "0"],
     ]
     return Section("summary", "p2c-upgrade plan", [], [Table("summary", ["item", "value"], rows)])

@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from p2c_upgrade import interrupt
 from p2c_upgrade.config import DEFAULT_BATCH_SIZE, Config
 from p2c_upgrade.db.connection import Database, translate_errors
 from p2c_upgrade.errors import P2CError
@@ -85,9 +86,13 @@ def run_sync(
                          progress.log)
             _run(db, tgt, plans, tables, config, summary, batch_size, progress,
                  show_personal_data)
-        except BaseException:
+        except BaseException as exc:
+            status = "failed"
+            if interrupt.is_interruption(exc):
+                status = "interrupted"
+                db.rollback_abandoned(exc)
             with contextlib.suppress(Exception):  # the original error is the one to report
-                state.finish_run(db, summary.sync_run_id, "failed", None, None)
+                state.finish_run(db, summary.sync_run_id, status, None, None)
             raise
         summary.seconds = time.perf_counter() - started
         with translate_errors(db):

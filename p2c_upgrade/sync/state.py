@@ -140,7 +140,11 @@ def knows_target(db: Database, target_id: str) -> bool:
 
 
 def start_run(db: Database, target: str, target_id: str, run_id: int | None) -> int:
+    """Record a new sync; one still `running` died without saying so (the sync holds the
+    upgrade lock, so no other is running)."""
     with db.engine.begin() as conn:
+        conn.execute(runs.update().where(runs.c.status == "running")
+                     .values(status="interrupted"))
         result = conn.execute(
             runs.insert().values(run_id=run_id, target_id=target_id, target=target,
                                  status="running", started_at=now())

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from p2c_upgrade import interrupt
 from p2c_upgrade.db import sqlfiles
 from p2c_upgrade.db.connection import Database, translate_errors
 from p2c_upgrade.db.dialects import dialect_for
@@ -69,12 +70,18 @@ def undo_changes(db: Database, *, run_id: int | None = None, step: str | None = 
             try:
                 _Undo(db, conn, result, undo_run, batch_size, progress).all(step)
             except BaseException as exc:
+                outcome = "failed"
+                if interrupt.is_interruption(exc):
+                    outcome = "interrupted"
+                    db.rollback_abandoned(exc)
                 if conn.in_transaction():
                     conn.rollback()
                 message = exc.message if isinstance(exc, P2CError) else db.mask(str(exc).split("\n")[0])
+                if outcome == "interrupted":
+                    message = "interrupted by the user (Ctrl-C)"
                 with conn.begin():
-                    ledger.finish_step(conn, undo_run, "undo", StepState.FAILED, error=message)
-                    ledger.finish_run(conn, undo_run, "failed", message)
+                    ledger.finish_step(conn, undo_run, "undo", StepState(outcome), error=message)
+                    ledger.finish_run(conn, undo_run, outcome, message)
                 raise
             with conn.begin():
                 _finish(conn, result, undo_run)

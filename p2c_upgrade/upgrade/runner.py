@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
+from p2c_upgrade import interrupt
 from p2c_upgrade.db.connection import Database, describe_db_error, translate_errors
 from p2c_upgrade.db.lock import UpgradeLock
 from p2c_upgrade.db.privileges import require_privileges
 from p2c_upgrade.db.schema import P2C_COLUMNS, check_sales_schema, existing_columns
 from p2c_upgrade.errors import BlockedError, P2CError
 from p2c_upgrade.progress import NullProgress, Progress
-from p2c_upgrade.upgrade import faults, ledger
+from p2c_upgrade.upgrade import faults, fingerprint, ledger, prepared
 from p2c_upgrade.upgrade.ledger import StepState
 from p2c_upgrade.upgrade.numbers import ACCOUNT_RENUMBER
 from p2c_upgrade.upgrade.registry import select_steps
@@ -45,6 +46,8 @@ class RunOptions:
     config: Config | None = None
     show_personal_data: bool = False
     progress: Progress = field(default_factory=NullProgress)
+    #: the fingerprint value of the approved plan the run was checked against (`run --plan`)
+    approved_plan: str | None = None
 
 
 @dataclass
@@ -63,6 +66,8 @@ class RunReport:
     outcomes: list[StepOutcome]
     blocked: list[str]
     sync_summary: SyncSummary | None = None
+    #: a step refused because of the data (BlockedError): the run stopped there
+    refused: str | None = None
 
     @property
     def rows_changed(self) -> int:
@@ -80,7 +85,8 @@ def missing_p2c_columns(conn: Connection) -> list[str]:
 
 
 def run_upgrade(db: Database, options: RunOptions) -> RunReport:
-    """Apply the selected steps; raises BlockedError when the sync is blocked by the data."""
+    """Apply the selected steps; a step the data blocks (the sync while duplicates exist or
+    the upgrade is unfinished) ends the run early with `report.refused` set."""
     return run_steps(db, select_steps(options.steps), options, "run")
 
 
@@ -98,20 +104,30 @@ def run_steps(db: Database, steps: list[Step], options: RunOptions, command: str
     with translate_errors(db), UpgradeLock(db, command), db.engine.connect() as conn:
         with conn.begin():
             check_sales_schema(conn)
+            prepared.require_prepared(
+                conn, [s.name for s in steps], any(s.needs_p2c_columns for s in steps),
+                "duplicates --renumber" if command == "duplicates" else command)
             ledger.ensure_tables(conn)
+            fingerprint.check_salt(conn, options.salt, [s.name for s in steps])
             run_id = ledger.start_run(conn, command, {
                 "steps": [s.name for s in steps], "batch_size": options.batch_size,
                 "journal": options.journal, "target": db.mask(options.target or "") or None,
+                "fingerprint": {"salt": fingerprint.salt_hash(options.salt),
+                                "configuration": fingerprint.config_hash(options.config),
+                                "plan": options.approved_plan},
             })
         report = RunReport(run_id, [], [])
         try:
             for step in steps:
                 report.outcomes.append(_execute(db, conn, run_id, step, options, report))
+                if report.refused:
+                    break
         except BaseException as exc:
             message = exc.message if isinstance(exc, P2CError) else describe_db_error(exc, db)
             outcome_name = "blocked" if isinstance(exc, BlockedError) else "failed"
-            if isinstance(exc, KeyboardInterrupt):
-                outcome_name, message = "interrupted", "interrupted by the user"
+            if interrupt.is_interruption(exc):
+                outcome_name, message = "interrupted", "interrupted by the user (Ctrl-C)"
+                db.rollback_abandoned(exc)
             if conn.in_transaction():
                 conn.rollback()
             with conn.begin():
@@ -176,13 +192,21 @@ def _execute(db: Database, conn: Connection, run_id: int, step: Step, options: R
         with conn.begin():
             step.end(ctx)
     except BaseException as exc:
+        if interrupt.is_interruption(exc):
+            db.rollback_abandoned(exc)
         if conn.in_transaction():
             conn.rollback()
         message = exc.message if isinstance(exc, P2CError) else describe_db_error(exc, db)
         state = StepState.BLOCKED if isinstance(exc, BlockedError) else StepState.FAILED
+        if interrupt.is_interruption(exc):
+            state, message = StepState.INTERRUPTED, "interrupted by the user (Ctrl-C)"
         with translate_errors(db), conn.begin():
             ledger.finish_step(conn, run_id, name, state, error=db.mask(message))
-        raise
+        if not isinstance(exc, BlockedError) or interrupt.is_interruption(exc):
+            raise
+        report.refused = db.mask(message)
+        report.blocked.append(report.refused)
+        return StepOutcome(name, state, rows, batches, time.monotonic() - started, report.refused)
     state = StepState.BLOCKED if blocked else StepState.SKIPPED if skipped else StepState.DONE
     with conn.begin():
         ledger.finish_step(conn, run_id, name, state, detail=blocked or detail)

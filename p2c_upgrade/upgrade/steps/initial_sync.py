@@ -33,7 +33,10 @@ class InitialSyncStep:
         target = ctx.target
         if not target:
             return BatchResult(0, None, True, detail="skipped: " + NO_TARGET, skipped=True)
+        from p2c_upgrade.upgrade.finished import check_upgrade_finished  # late: loaded when a sync runs
+
         with ctx.conn.begin():  # short: on SQLite an open transaction holds the write lock
+            check_upgrade_finished(ctx.conn, ctx.db)
             groups = count_collision_groups(ctx.conn)
         if groups:
             raise BlockedError(
