@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..db.dialects import dialect_for
 from ..db.schema import AUTONUMBER_TABLE, P2C_COLUMNS, existing_columns, sales_metadata
 from .tables import P2C_BOOLEANS, TableSpec, canon
 
@@ -64,7 +65,7 @@ def local_columns(spec: TableSpec) -> list[str]:
 
 def table(spec: TableSpec, conn: Connection) -> sa.Table:
     """The working table as it is (reflected: uuid or varchar keys, booleans), with `spec`'s columns."""
-    schema = conn.execute(sa.text("SELECT current_schema()")).scalar() if conn.dialect.name == "postgresql" else None
+    schema = dialect_for(conn.dialect.name).current_schema(conn)
     return sa.Table(spec.name, sa.MetaData(), autoload_with=conn, schema=schema,
                     include_columns=local_columns(spec))
 

@@ -6,6 +6,12 @@ the org (else BlockedError, exit 3, before any write); reserve numbers in the or
 with all its changed columns and `If-Match: <etag pulled>`, up to `batch_size` per `$batch`
 (`batch.py`), batches in parallel under `AdaptiveLimit`.
 
+Memory is flat (issue 10): the changes are read twice as a stream of chunks (`changes.py`), never
+held whole: a first pass keeps only the count and the highest number per sequence (what the
+reservation needs, before any number is written); the second sends chunk by chunk (its batches in
+parallel, then its resend rounds), and refuses a chunk holding a number beyond the reservation
+(`sequence.check_within`: the working copy changed during the push).
+
 Outcomes per record: 2xx pushed; 412 re-read and compare: the org holds our values (a replay of
 a write whose answer was lost) = pushed; the org still holds the pulled values (another column
 changed) = sent again with the fresh etag; otherwise a conflict (listed; exit 3), never
@@ -17,11 +23,13 @@ rerun, resumes and applies nothing twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from ..db import Database
 from ..errors import BlockedError, UsageError
@@ -29,12 +37,12 @@ from ..progress import NullProgress, Progress
 from ..upgrade.faults import checkpoint
 from . import batch as batchmod
 from . import state
-from .changes import RecordChange, pending_changes
+from .changes import CHUNK, RecordChange, ensure_index, pending_changes
 from .client import DataverseClient, error_message
 from .concurrency import AdaptiveLimit
 from .pull import inspect_org
-from .sequence import SETTLE_S, check_reserved, plan_reservations, reserve
-from .tables import SEQUENCE_TABLE, canon, org_value_for_push, spec_for
+from .sequence import SETTLE_S, check_reserved, check_within, number_ceilings, plan_reservations, reserve
+from .tables import NUMBER_COLUMNS, SEQUENCE_TABLE, canon, org_value_for_push, spec_for
 
 BYPASS_HEADER = "MSCRM.BypassCustomPluginExecution"
 MAX_ROUNDS = 5
@@ -79,11 +87,23 @@ def push(db: Database, client: DataverseClient, *, batch_size: int = 1000, concu
          settle_s: float = SETTLE_S) -> PushResult:
     progress = progress or NullProgress()
     headers = {BYPASS_HEADER: "true"} if bypass_custom_logic else {}
-    with db.engine.connect() as conn:
-        changes = [c for c in pending_changes(conn) if c.tbl != SEQUENCE_TABLE]
-        reservations = plan_reservations(conn, changes)
-    result = PushResult(records=len(changes))
-    if not changes and not reservations:
+    with db.engine.begin() as conn:
+        ensure_index(conn)
+    # first pass: count and keep the highest number per sequence only (nothing held but a chunk)
+    records = 0
+    numbered = {tbl for tbl, _ in NUMBER_COLUMNS.values()}
+
+    def counted(conn: Connection) -> Iterator[RecordChange]:
+        nonlocal records
+        for chunk in pending_changes(conn, skip=(SEQUENCE_TABLE,)):
+            records += len(chunk)
+            yield from (c for c in chunk if c.tbl in numbered)
+
+    with db.engine.connect() as conn:         # one connection: SQLite's begins are IMMEDIATE
+        reservations = plan_reservations(conn, counted(conn))
+        ceilings = number_ceilings(conn, reservations)
+    result = PushResult(records=records)
+    if not records and not reservations:
         return result
     info = inspect_org(client)
     if not info.solution_installed:
@@ -93,29 +113,52 @@ def push(db: Database, client: DataverseClient, *, batch_size: int = 1000, concu
     result.reserved = {r.entity: r.target for r in reservations}
     limit = AdaptiveLimit(concurrency)
     client.on_throttle = limit.throttled
-    bar = progress.bar(len(changes), "push", unit="records")
-    todo = changes
+    bar = progress.bar(records, "push", unit="records")
+    # second pass: send chunk by chunk, enough batches per chunk to keep every slot busy
     try:
-        for _ in range(MAX_ROUNDS):
-            if not todo:
-                break
-            chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
-            again: list[RecordChange] = []
-            with ThreadPoolExecutor(max_workers=limit.maximum) as pool:
-                futures = [pool.submit(_send, client, limit, chunk, headers) for chunk in chunks]
-                for chunk, fut in zip(chunks, futures, strict=True):
-                    outcomes = fut.result()
-                    result.requests += 1
-                    resend = _record(db, client, chunk, outcomes, result)
-                    bar.update(len(chunk) - len(resend))
-                    again += resend
-            todo = again
-        for change in todo:
-            result.failed.append((change.tbl, change.record_id, "still changing in the org after retries"))
+        size = batch_size * max(limit.maximum, -(-CHUNK // batch_size))
+        for chunk in _rechunk(pending_changes(db.engine, skip=(SEQUENCE_TABLE,), chunk_size=size), size):
+            check_within(chunk, ceilings)
+            _send_rounds(db, client, limit, chunk, batch_size, headers, result, bar)
     finally:
         bar.close()
     result.sequence_problems = check_reserved(client, reservations, headers)
     return result
+
+
+def _rechunk(chunks: Iterator[list[RecordChange]], size: int) -> Iterator[list[RecordChange]]:
+    """The stream regrouped into lists of exactly `size` (the last shorter), across tables, so
+    every batch but the last is full (`ceil(records / batch_size)` requests, as plan counts)."""
+    buffer: list[RecordChange] = []
+    for chunk in chunks:
+        buffer += chunk
+        while len(buffer) >= size:
+            yield buffer[:size]
+            buffer = buffer[size:]
+    if buffer:
+        yield buffer
+
+
+def _send_rounds(db: Database, client: DataverseClient, limit: AdaptiveLimit, todo: list[RecordChange],
+                 batch_size: int, headers: dict[str, str], result: PushResult, bar: Any) -> None:
+    """Send one chunk's records in batches under `limit`, then what must be sent again (412 with
+    a fresh etag, 429, 5xx) for up to `MAX_ROUNDS` rounds; the resend set is within the chunk."""
+    for _ in range(MAX_ROUNDS):
+        if not todo:
+            return
+        batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+        again: list[RecordChange] = []
+        with ThreadPoolExecutor(max_workers=limit.maximum) as pool:
+            futures = [pool.submit(_send, client, limit, batch, headers) for batch in batches]
+            for batch, fut in zip(batches, futures, strict=True):
+                outcomes = fut.result()
+                result.requests += 1
+                resend = _record(db, client, batch, outcomes, result)
+                bar.update(len(batch) - len(resend))
+                again += resend
+        todo = again
+    for change in todo:
+        result.failed.append((change.tbl, change.record_id, "still changing in the org after retries"))
 
 
 def _send(client: DataverseClient, limit: AdaptiveLimit, chunk: list[RecordChange],

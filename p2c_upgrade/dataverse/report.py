@@ -5,6 +5,7 @@
   protection limits (per user, sliding 5 minutes: 6,000 requests, 1,200 s of execution time, 52
   concurrent requests: data-platform/api-limits, /work/shared/reference/FACTS.md), and a blocker
   when the org had no P2C solution at the pull. Reads the working copy only; never the org.
+  Counts over the stream of pending changes (`changes.pending_changes`), holding one chunk.
 - `live_status(conn)`: the pull (org, per table: records and when) and the push (per state).
 Both return None when the working copy was never pulled.
 
@@ -23,13 +24,14 @@ execution per 300 s, plus the settle wait after a reservation (sequence.SETTLE_S
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import state
-from .changes import pending_changes
+from .changes import RecordChange, pending_changes
 from .sequence import SETTLE_S, plan_reservations
 from .tables import SEQUENCE_TABLE
 
@@ -49,19 +51,31 @@ def push_plan(conn: Connection, batch_size: int = 1000, concurrency: int = 8) ->
     if known is None:
         return None
     solution = bool(known["solution_installed"])
-    changes = [c for c in pending_changes(conn) if c.tbl != SEQUENCE_TABLE]
-    reservations = plan_reservations(conn, changes) if solution and changes else []
     per_table: dict[str, dict[str, int]] = {}
     records: dict[str, int] = {}
-    for change in changes:
-        records[change.tbl] = records.get(change.tbl, 0) + 1
-        cols = per_table.setdefault(change.tbl, {})
-        for col in change.cols:
-            cols[col] = cols.get(col, 0) + 1
-    batches = math.ceil(len(changes) / batch_size)
+    counts = {"records": 0, "columns": 0}
+
+    def counted() -> Iterator[RecordChange]:
+        for chunk in pending_changes(conn, skip=(SEQUENCE_TABLE,)):
+            for change in chunk:
+                counts["records"] += 1
+                counts["columns"] += len(change.cols)
+                records[change.tbl] = records.get(change.tbl, 0) + 1
+                cols = per_table.setdefault(change.tbl, {})
+                for col in change.cols:
+                    cols[col] = cols.get(col, 0) + 1
+                yield change
+
+    changes = counted()
+    reservations = plan_reservations(conn, changes) if solution else []
+    for _ in changes:           # without the solution: count only
+        pass
+    n = counts["records"]
+    reservations = reservations if n else []
+    batches = math.ceil(n / batch_size)
     requests = (INSPECT_REQUESTS + REQUESTS_PER_RESERVATION * len(reservations) + batches
-                if changes or reservations else 0)
-    execution = len(changes) * SECONDS_PER_RECORD
+                if n or reservations else 0)
+    execution = n * SECONDS_PER_RECORD
     in_flight = max(1, min(concurrency, MAX_CONCURRENT, batches))
     windows = max(requests / REQUESTS_PER_WINDOW, execution / EXECUTION_S_PER_WINDOW)
     throttled = (windows - 1) * WINDOW_S if windows > 1 else 0.0
@@ -69,7 +83,7 @@ def push_plan(conn: Connection, batch_size: int = 1000, concurrency: int = 8) ->
     return {
         "org": known["org_url"], "last_pulled_at": _iso(known.get("last_pulled_at")),
         "solution_installed": solution,
-        "records": len(changes), "columns": sum(len(c.cols) for c in changes),
+        "records": n, "columns": counts["columns"],
         "tables": [{"table": t, "records": records[t],
                     "columns": [{"column": c, "records": n} for c, n in sorted(per_table[t].items())]}
                    for t in sorted(records)],
@@ -98,7 +112,7 @@ def live_status(conn: Connection) -> dict[str, Any] | None:
               for r in conn.execute(sa.select(state.pulls).order_by(state.pulls.c.tbl))]
     counts: dict[str, int] = {str(s): int(n) for s, n in conn.execute(
         sa.select(state.pushes.c.state, sa.func.count()).group_by(state.pushes.c.state))}
-    pending = sum(len(c.cols) for c in pending_changes(conn) if c.tbl != SEQUENCE_TABLE)
+    pending = sum(len(c.cols) for chunk in pending_changes(conn, skip=(SEQUENCE_TABLE,)) for c in chunk)
     return {"org": known["org_url"], "last_pulled_at": known["last_pulled_at"], "pull": pulled,
             "push": {"pushed": counts.get("pushed", 0), "pending": pending,
                      "conflicts": counts.get("conflict", 0), "failed": counts.get("failed", 0)}}

@@ -20,6 +20,7 @@ moved forward again and reported (exit 3; `verify --remote` then lists any numbe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -44,12 +45,23 @@ class Reservation:
     highest_written: int | None
 
 
-def plan_reservations(conn: Connection, changes: list[RecordChange]) -> list[Reservation]:
-    """Which sequences must move and to what (no request)."""
+def plan_reservations(conn: Connection, changes: Iterable[RecordChange]) -> list[Reservation]:
+    """Which sequences must move and to what (no request). `changes` is consumed once, keeping
+    only the highest number per sequence (a stream of any length holds one change at a time)."""
     seq = autonumber_table(sa.MetaData())
     rows = {r.msdynce_entityname: r for r in conn.execute(sa.select(seq))}
+    columns = {tbl: (entity, col) for entity, (tbl, col) in NUMBER_COLUMNS.items() if entity in rows}
+    highest: dict[str, int] = {}
+    for change in changes:
+        if change.tbl not in columns:
+            continue
+        entity, col = columns[change.tbl]
+        if col in change.cols:
+            n = seqpart(change.cols[col][1], rows[entity].msdynce_prefix)
+            if n is not None and n > highest.get(entity, -1):
+                highest[entity] = n
     out: list[Reservation] = []
-    for entity, (tbl, col) in NUMBER_COLUMNS.items():
+    for entity in NUMBER_COLUMNS:
         if entity not in rows:
             continue
         rec = conn.execute(sa.select(state.records).where(
@@ -57,13 +69,47 @@ def plan_reservations(conn: Connection, changes: list[RecordChange]) -> list[Res
         if rec is None:
             continue
         pulled = int(state.pulled_values(rec.pulled).get("msdynce_numbersequence") or 0)
-        prefix = rows[entity].msdynce_prefix
-        written = [seqpart(c.cols[col][1], prefix) for c in changes if c.tbl == tbl and col in c.cols]
-        highest = max((n for n in written if n is not None), default=None)
-        target = max(int(rows[entity].msdynce_numbersequence), (highest + 1) if highest is not None else 0)
+        top = highest.get(entity)
+        target = max(int(rows[entity].msdynce_numbersequence), (top + 1) if top is not None else 0)
         if target > pulled:
-            out.append(Reservation(entity, rec.org_id, rec.etag, pulled, target, highest))
+            out.append(Reservation(entity, rec.org_id, rec.etag, pulled, target, top))
     return out
+
+
+def number_ceilings(conn: Connection, reservations: list[Reservation]) -> dict[str, tuple[str, str, int]]:
+    """Per table: (number column, prefix, first number push may not write): the reserved target,
+    or the pulled sequence value when nothing was reserved. Push reads its changes again while it
+    sends (chunk by chunk); `check_within` stops it if the working copy gained a number beyond
+    what was reserved meanwhile (a `run` during the push)."""
+    seq = autonumber_table(sa.MetaData())
+    rows = {r.msdynce_entityname: r for r in conn.execute(sa.select(seq))}
+    targets = {r.entity: r.target for r in reservations}
+    out: dict[str, tuple[str, str, int]] = {}
+    for entity, (tbl, col) in NUMBER_COLUMNS.items():
+        if entity not in rows:
+            continue
+        bound = targets.get(entity)
+        if bound is None:
+            rec = conn.execute(sa.select(state.records.c.pulled).where(
+                state.records.c.tbl == SEQUENCE_TABLE, state.records.c.record_id == entity)).first()
+            if rec is None:
+                continue
+            bound = int(state.pulled_values(rec[0]).get("msdynce_numbersequence") or 0)
+        out[tbl] = (col, rows[entity].msdynce_prefix, bound)
+    return out
+
+
+def check_within(changes: list[RecordChange], ceilings: dict[str, tuple[str, str, int]]) -> None:
+    """BlockedError (exit 3) before a chunk is sent if it writes a number at or beyond its ceiling."""
+    for change in changes:
+        if change.tbl not in ceilings:
+            continue
+        col, prefix, bound = ceilings[change.tbl]
+        n = seqpart(change.cols[col][1], prefix) if col in change.cols else None
+        if n is not None and n >= bound:
+            raise BlockedError(f"{change.tbl} {change.record_id} would get number {n}, beyond the {bound} "
+                               "reserved: the working copy changed during the push (a `run`?); the records "
+                               "before it were pushed; push again")
 
 
 def _org_value(client: DataverseClient, res: Reservation) -> tuple[int, str | None]:

@@ -1,7 +1,8 @@
 """Opening the Sales database: URLs, dialect set-up, read-only mode, and error translation.
 
 Every connection is set up so that the SQL in `sql/` can name tables unqualified: PostgreSQL gets
-`search_path` set to the Sales schema, SQLite gets the helper functions the SQL uses.
+`search_path` set to the Sales schema, SQLite gets the helper functions the SQL uses. What differs
+between the two is in `db/dialects.py` (`Database.dialect_impl`).
 """
 
 from __future__ import annotations
@@ -14,36 +15,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
 import psycopg
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
+from p2c_upgrade.db.dialects import SalesDialect, dialect_for
 from p2c_upgrade.db.holders import describe_lock_holders
 from p2c_upgrade.errors import P2CError, UsageError
-from p2c_upgrade.interrupt import install_sqlite_handler
 from p2c_upgrade.redact import mask_secrets as mask_secrets  # re-exported: one masking rule
 from p2c_upgrade.redact import mask_url, url_secrets
-from p2c_upgrade.rules.keys import dataverse_key, fno_key
-from p2c_upgrade.rules.number_format import seqpart, suffix_for
 
 ENV_URL = "P2C_DATABASE_URL"
 DEFAULT_LOCK_TIMEOUT_S = 30.0
-
-
-def _sqlite_functions(dbapi_conn: sqlite3.Connection) -> None:
-    # rules/keys.py, for sql/sqlite/keys.sql
-    dbapi_conn.create_function("p2c_dataverse_key", 1, dataverse_key, deterministic=True)
-    dbapi_conn.create_function("p2c_fno_key", 1, fno_key, deterministic=True)
-    dbapi_conn.create_function(
-        "p2c_suffix", 3, lambda key, salt, n: suffix_for(str(key), salt or "", int(n)),
-        deterministic=True,
-    )
-    dbapi_conn.create_function("p2c_seqpart", 2, seqpart, deterministic=True)
 
 
 @dataclass
@@ -65,7 +50,14 @@ class Database:
         return self.engine.dialect.name
 
     @property
+    def dialect_impl(self) -> SalesDialect:
+        """Everything that differs between SQLite and PostgreSQL (`db/dialects.py`)."""
+        return dialect_for(self.dialect)
+
+    @property
     def is_postgres(self) -> bool:
+        """Prefer a capability of `dialect_impl`; kept for the per-dialect statement sequences
+        of `upgrade/numbers.py`."""
         return self.dialect == "postgresql"
 
     @property
@@ -87,7 +79,7 @@ class Database:
         return mask_secrets(text, self.secrets)
 
     def quote(self, name: str) -> str:
-        return self.engine.dialect.identifier_preparer.quote_identifier(name)
+        return self.dialect_impl.quote(name)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -157,48 +149,20 @@ def open_database(
     `sqlite_cache_kib` sizes SQLite's page cache of each connection (`SQLITE_CACHE_KIB`)."""
     parsed = parse_url(resolve_url(url))
     secrets = url_secrets(parsed)
-    backend = parsed.get_backend_name()
-    connect_args: dict[str, Any] = {}
-    sqlite_file: Path | None = None
-    if backend == "sqlite":
-        if schema:
-            raise UsageError("--schema applies to PostgreSQL only")
-        path = parsed.database
-        if path and path != ":memory:":
-            if must_exist and not Path(path).exists():
-                raise P2CError(f"SQLite database not found: {path}")
-            sqlite_file = Path(path).resolve()
-            if read_only:
-                # A URI: the path percent-encoded, so `#`, `?` and `%` in it name the file
-                # instead of ending the path (and `mode=ro` with it: SQLite would then create
-                # an empty file where the path was cut).
-                parsed = parsed.set(
-                    database=f"file:{quote(str(sqlite_file))}?mode=ro", query={"uri": "true"}
-                )
-        connect_args["timeout"] = lock_timeout
-        connect_args["check_same_thread"] = False
-    else:
-        connect_args["connect_timeout"] = 10
-        connect_args["application_name"] = "p2c-upgrade"
-        connect_args["prepare_threshold"] = None  # always custom plans: batch bounds matter
-        options = [f"-c lock_timeout={int(lock_timeout * 1000)}"]
-        if read_only:
-            options.append("-c default_transaction_read_only=on")
-        connect_args["options"] = " ".join(options)
+    impl = dialect_for(parsed.get_backend_name())
+    parsed, sqlite_file = impl.prepare_url(parsed, schema, read_only=read_only,
+                                           must_exist=must_exist)
+    connect_args = impl.connect_args(lock_timeout=lock_timeout, read_only=read_only)
     try:
         engine = sa.create_engine(parsed, connect_args=connect_args)
     except (NoSuchModuleError, ArgumentError) as exc:
         raise UsageError(mask_secrets(f"cannot use database URL: {exc}", secrets)) from None
     db = Database(engine=engine, url=parsed, schema=schema, read_only=read_only, secrets=secrets,
                   path=sqlite_file)
-    _install_events(db, sqlite_cache_kib)
+    impl.install_events(engine, schema=schema, read_only=read_only,
+                        sqlite_cache_kib=sqlite_cache_kib, raw_connections=db.raw_connections)
     with translate_errors(db), engine.connect() as conn:
-        if db.is_postgres and schema:
-            found = conn.execute(
-                sa.text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema}
-            ).scalar()
-            if not found:
-                raise P2CError(f"schema {schema!r} does not exist in the database")
+        impl.check_connection(conn, schema)
     return db
 
 
@@ -209,42 +173,6 @@ def open_database(
 #: instead of 34-35 s). An upper bound, taken only as pages are read; other commands and sync
 #: targets keep SQLite's default.
 SQLITE_CACHE_KIB = int(os.environ.get("P2C_SQLITE_CACHE_KIB", "-131072"))
-
-
-def _install_events(db: Database, sqlite_cache_kib: int | None) -> None:
-    engine = db.engine
-    if db.dialect == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-            _sqlite_functions(dbapi_conn)
-            install_sqlite_handler(dbapi_conn)
-            db.raw_connections.append(dbapi_conn)
-            if sqlite_cache_kib is not None:
-                dbapi_conn.execute(f"PRAGMA cache_size = {int(sqlite_cache_kib)}")
-
-        @event.listens_for(engine.pool, "close")
-        @event.listens_for(engine.pool, "close_detached")
-        def _close(dbapi_conn: sqlite3.Connection, *_args: Any) -> None:
-            if dbapi_conn in db.raw_connections:
-                db.raw_connections.remove(dbapi_conn)
-
-        @event.listens_for(engine, "begin")
-        def _begin(conn: Connection) -> None:
-            # IMMEDIATE takes the write lock up front: no deadlock on lock upgrade.
-            conn.exec_driver_sql("BEGIN" if db.read_only else "BEGIN IMMEDIATE")
-
-    else:
-        schema = db.schema
-
-        @event.listens_for(engine, "connect")
-        def _connect(dbapi_conn: Any, _record: Any) -> None:
-            if schema:
-                quoted = engine.dialect.identifier_preparer.quote_identifier(schema)
-                with dbapi_conn.cursor() as cur:
-                    cur.execute(f"SET search_path TO {quoted}")
-                dbapi_conn.commit()
 
 
 _PG_HINTS = (

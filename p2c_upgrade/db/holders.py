@@ -30,14 +30,12 @@ def describe_lock_holders(db: Database, context: str = "") -> str | None:
     Sales schema (PostgreSQL), or the processes locking the SQLite file. None when unknown;
     `context` is the server's error context (a table named in it is reported first)."""
     try:
-        if db.is_postgres:
-            return _pg_holders(db, context)
-        return _sqlite_holders(db)
+        return db.dialect_impl.lock_holders(db, context)
     except Exception:  # noqa: BLE001 - a description must never hide the original error
         return None
 
 
-def _pg_holders(db: Database, context: str) -> str | None:
+def pg_holders(db: Database, context: str) -> str | None:
     with db.engine.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT c.relname, l.mode, a.pid, a.usename, a.application_name, a.client_addr, "
@@ -69,7 +67,7 @@ def _pg_holders(db: Database, context: str) -> str | None:
     return "; ".join(parts) + more + " (end it with SELECT pg_terminate_backend(pid) if it is stuck)"
 
 
-def _sqlite_holders(db: Database) -> str | None:
+def sqlite_holders(db: Database) -> str | None:
     path = db.sqlite_path
     locks = _PROC / "locks"
     if path is None or not path.exists() or not locks.exists():  # /proc: Linux only

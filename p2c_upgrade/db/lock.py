@@ -70,7 +70,7 @@ class UpgradeLock:
         return src.with_name(src.name + ".p2c-lock") if src else None
 
     def acquire(self) -> None:
-        if self.db.is_postgres:
+        if self.db.dialect_impl.advisory_lock:
             self._acquire_pg()
         elif self.path is not None:
             self._acquire_file(self.path)
@@ -147,7 +147,7 @@ def _describe(raw: str) -> str:
 def holder(db: Database) -> str | None:
     """Who holds this database's (and schema's) lock now, without taking it (for `status` and
     `plan`); None when free. Creates nothing and waits for nothing."""
-    if db.is_postgres:
+    if db.dialect_impl.advisory_lock:
         with db.engine.connect() as conn:
             k1, k2 = _pg_keys(conn)
             return _pg_holder(conn, k1, k2)

@@ -36,13 +36,13 @@ def require_privileges(db: Database, command: str, *, owns: tuple[str, ...] = ()
     with db.engine.connect() as conn:
         missing = missing_privileges(db, conn, command, owns=owns)
     if missing:
-        who = f"database user {db.url.username!r}" if db.is_postgres and db.url.username else "this user"
+        who = db.dialect_impl.user_label(db.url)
         raise P2CError(f"{command} cannot write: {who} lacks " + "; ".join(missing) + f": {README_HINT}")
 
 
 def missing_privileges(db: Database, conn: Connection, command: str, *,
                        owns: tuple[str, ...] = ()) -> list[str]:
-    if db.is_postgres:
+    if db.dialect_impl.server_grants:
         return _missing_pg(conn, command, owns)
     return _missing_sqlite(db)
 

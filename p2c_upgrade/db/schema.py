@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from p2c_upgrade.db import sqlfiles
+from p2c_upgrade.db.dialects import dialect_for
 from p2c_upgrade.errors import P2CError
 
 # uuid on PostgreSQL, its canonical text (lower case, dashes) on SQLite: `CAST(id AS TEXT)`
@@ -109,22 +109,7 @@ def autonumber_table() -> sa.TableClause:
 def existing_columns(conn: Connection) -> dict[str, set[str]]:
     """Tables of the current schema (search_path on PostgreSQL) and their columns, lower-cased.
     On PostgreSQL from the catalog alone (db/sql/postgresql/catalog.sql): no table lock."""
-    out: dict[str, set[str]] = {}
-    if conn.dialect.name == "postgresql":
-        for table, column in conn.execute(sa.text(sqlfiles.statement("postgresql", "catalog", "columns"))):
-            out.setdefault(table.lower(), set()).add(column.lower())
-        return out
-    insp = sa.inspect(conn)
-    schema = _current_schema(conn)
-    for table in insp.get_table_names(schema=schema):
-        out[table.lower()] = {c["name"].lower() for c in insp.get_columns(table, schema=schema)}
-    return out
-
-
-def _current_schema(conn: Connection) -> str | None:
-    if conn.dialect.name == "postgresql":
-        return conn.execute(sa.text("SELECT current_schema()")).scalar()
-    return None
+    return dialect_for(conn.dialect.name).table_columns(conn)
 
 
 def missing_sales_objects(conn: Connection) -> list[str]:
@@ -148,12 +133,4 @@ def check_sales_schema(conn: Connection) -> dict[str, set[str]]:
 
 def pk_type_sql(conn: Connection, table: str, column: str) -> str:
     """The SQL type of a key column, for `CAST(:cursor AS <type>)` on PostgreSQL."""
-    if conn.dialect.name != "postgresql":
-        return ""
-    return conn.execute(
-        sa.text(
-            "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-            "WHERE a.attrelid = to_regclass(:t) AND a.attname = :c AND NOT a.attisdropped"
-        ),
-        {"t": table, "c": column},
-    ).scalar_one()
+    return dialect_for(conn.dialect.name).key_type(conn, table, column)

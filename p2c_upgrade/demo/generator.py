@@ -29,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from p2c_upgrade.db.connection import Database, translate_errors
+from p2c_upgrade.db.dialects import dialect_for
 from p2c_upgrade.db.schema import DOCUMENT_TABLES, sales_metadata
 from p2c_upgrade.errors import P2CError
 from p2c_upgrade.progress import Progress
@@ -422,7 +423,7 @@ def generate(db: Database, accounts: int, *, seed: int = 0, progress: bool = Fal
         sales_metadata().create_all(db.engine, checkfirst=True)
         _check_empty(db)
         bars = Progress(enabled=progress, quiet=not progress)
-        if db.is_postgres:
+        if db.dialect_impl.copy_in:
             _load_postgres(db, data, bars, summary)
         else:
             _load_sqlite(db, data, bars, summary)
@@ -435,12 +436,12 @@ def ensure_schema(url: str | None, schema: str) -> None:
     from p2c_upgrade.db.connection import parse_url, resolve_url
 
     parsed = parse_url(resolve_url(url))
-    if parsed.get_backend_name() != "postgresql":
+    impl = dialect_for(parsed.get_backend_name())
+    if not impl.has_schemas:
         return
     engine = sa.create_engine(parsed)
     try:
         with translate_errors(None), engine.begin() as conn:
-            quoted = engine.dialect.identifier_preparer.quote_identifier(schema)
-            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
+            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {impl.quote(schema)}"))
     finally:
         engine.dispose()

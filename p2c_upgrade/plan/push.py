@@ -15,8 +15,8 @@ from sqlalchemy.engine import Connection
 
 from p2c_upgrade.config import Config
 from p2c_upgrade.plan import findings as fnd
+from p2c_upgrade.plan.blocks import Cell, Section, Table
 from p2c_upgrade.plan.model import Example, Finding, Plan
-from p2c_upgrade.plan.sections import Cell, Section, Table
 
 
 def plan_push(conn: Connection, config: Config) -> tuple[dict[str, Any] | None, list[Finding]]:

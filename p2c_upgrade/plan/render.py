@@ -10,9 +10,10 @@ from typing import TextIO
 from tabulate import tabulate
 
 from p2c_upgrade.errors import UsageError
+from p2c_upgrade.plan.blocks import Cell, Table
 from p2c_upgrade.plan.changes import write_csv
 from p2c_upgrade.plan.model import Plan, database_label
-from p2c_upgrade.plan.sections import Cell, Table, sections
+from p2c_upgrade.plan.sections import sections
 from p2c_upgrade.redact import printable
 from p2c_upgrade.render import to_json
 

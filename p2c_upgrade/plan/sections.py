@@ -1,32 +1,14 @@
-"""The report for people: the same sections and tables in the terminal, markdown and HTML.
-
-A cell is a string or a list of lines; each renderer joins lines its own way.
-"""
+"""The report for people: the same sections and tables in the terminal, markdown and HTML
+(blocks in `plan.blocks`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from p2c_upgrade.plan.blocks import Cell, Section, Table
 from p2c_upgrade.plan.estimate import describe
 from p2c_upgrade.plan.model import BLOCKED, Example, Finding, NumberPlan, Plan, database_label
+from p2c_upgrade.plan.push import push_section
 
-Cell = str | list[str]
 SHOWN_EXAMPLES = 3
-
-
-@dataclass
-class Table:
-    id: str
-    headers: list[str]
-    rows: list[list[Cell]]
-
-
-@dataclass
-class Section:
-    id: str
-    title: str
-    intro: list[str] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
 
 
 def sections(plan: Plan) -> list[Section]:
@@ -43,8 +25,6 @@ def sections(plan: Plan) -> list[Section]:
                                   [[c.table, c.name, c.kind, c.detail]
                                    for c in plan.schema_changes])]))
     out += [_duplicates(plan), _findings(plan), _sync(plan)]
-    from p2c_upgrade.plan.push import push_section  # imports this module
-
     push = push_section(plan)
     return out + ([push] if push else []) + [rollback_section(), signoff_section()]
 

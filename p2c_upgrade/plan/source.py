@@ -40,21 +40,11 @@ def read_only_session(db: Database) -> Iterator[Connection]:
     """A connection inside one read-only transaction that sees one snapshot of the data."""
     if not db.read_only:
         raise P2CError("plan needs a database opened read-only (open_database(read_only=True))")
-    with translate_errors(db), db.engine.connect() as conn:
-        if db.is_postgres:
-            conn = conn.execution_options(isolation_level="REPEATABLE READ",
-                                          postgresql_readonly=True)
-        with conn.begin():
-            if not db.is_postgres:
-                conn.exec_driver_sql("PRAGMA query_only = ON")
-            try:
-                flag = conn.execute(sa.text(statement(db, "read_only_check"))).scalar()
-                if str(flag).lower() not in ("on", "1"):
-                    raise P2CError("could not open a read-only transaction for plan")
-                yield conn
-            finally:
-                if not db.is_postgres:
-                    conn.exec_driver_sql("PRAGMA query_only = OFF")
+    with translate_errors(db), db.engine.connect() as conn, db.dialect_impl.read_only_transaction(conn) as conn:
+        flag = conn.execute(sa.text(statement(db, "read_only_check"))).scalar()
+        if str(flag).lower() not in ("on", "1"):
+            raise P2CError("could not open a read-only transaction for plan")
+        yield conn
 
 
 def statement(db: Database, name: str, **identifiers: str) -> str:
@@ -193,8 +183,4 @@ def number_params(snap: Snapshot, entity: str, lo: int = 0, hi: int = 2**62,
 
 def key_params(db: Database, table: str) -> dict[str, Any]:
     params: dict[str, Any] = {"tbl": table, "max_length": MAX_NUMBER_LENGTH}
-    if db.is_postgres:
-        params["bad_chars"] = BAD_KEY_CHARS
-    else:
-        params["bad_glob"] = f"*[{BAD_KEY_CHARS}]*"
-    return params
+    return {**params, **db.dialect_impl.bad_key_params(BAD_KEY_CHARS)}

@@ -25,14 +25,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
+from p2c_upgrade.db.dialects import SalesDialect, dialect_for
+
 _SQLITE_IN_SIZE = 500
 #: separates the keys of a PostgreSQL look-up packed into one parameter: a control character
 #: (`chr(31)` on the server); a batch with a key that holds it is sent as an array instead
 _SEP = "\x1f"
 
 
-def _q(dialect: Dialect, name: str) -> str:
-    return dialect.identifier_preparer.quote_identifier(name)
+def _q(dialect: Dialect | SalesDialect, name: str) -> str:
+    return dialect_for(dialect.name).quote(name)
 
 
 def _staging(table: sa.Table) -> str:
@@ -43,10 +45,11 @@ def _staging(table: sa.Table) -> str:
 def _insert_sql(dialect: Dialect, table: sa.Table, cols: tuple[str, ...],
                 conflict: tuple[str, ...], update: tuple[str, ...]) -> str:
     names = ", ".join(_q(dialect, c) for c in cols)
-    if dialect.name == "postgresql":
+    impl = dialect_for(dialect.name)
+    if impl.copy_in:
         source = f"SELECT {names} FROM {_q(dialect, _staging(table))}"
     else:
-        source = f"VALUES ({', '.join('?' for _ in cols)})"
+        source = f"VALUES ({', '.join(impl.placeholder for _ in cols)})"
     sql = f"INSERT INTO {_q(dialect, table.name)} ({names}) {source}"
     if conflict:
         keys = ", ".join(_q(dialect, c) for c in conflict)
@@ -63,7 +66,7 @@ def insert_rows(conn: Connection, table: sa.Table, cols: Sequence[str],
         return
     d = conn.dialect
     sql = _insert_sql(d, table, tuple(cols), tuple(conflict), tuple(update))
-    if d.name != "postgresql":
+    if not dialect_for(d.name).copy_in:
         conn.exec_driver_sql(sql, list(rows))
         return
     stage = _q(d, _staging(table))
@@ -87,7 +90,7 @@ def update_rows(conn: Connection, table: sa.Table, key: str, cols: Sequence[str]
     if not rows:
         return
     d = conn.dialect
-    mark = "%s" if d.name == "postgresql" else "?"
+    mark = dialect_for(d.name).placeholder
     sets = ", ".join(f"{_q(d, c)} = {mark}" for c in cols)
     sql = f"UPDATE {_q(d, table.name)} SET {sets} WHERE {_q(d, key)} = {mark}"
     conn.exec_driver_sql(sql, [tuple(r) for r in rows])
@@ -101,23 +104,23 @@ def select_in(conn: Connection, table: sa.Table, cols: Sequence[str], key: str,
     if not values:
         return
     d = conn.dialect
-    pg = d.name == "postgresql"
-    mark = "%s" if pg else "?"
+    impl = dialect_for(d.name)
+    mark = impl.placeholder
     where = where or {}
     head = (f"SELECT {', '.join(_q(d, c) for c in cols)} FROM {_q(d, table.name)} WHERE "
             + "".join(f"{_q(d, c)} = {mark} AND " for c in where))
     extra = tuple(where.values())
-    if pg:
+    if impl.array_params:
         if any(_SEP in v for v in values):
-            keys: Any = "%s::text[]"
+            keys: Any = f"{mark}::text[]"
             packed: Any = list(values)
         else:
-            keys = "string_to_array(%s, chr(31))"
+            keys = f"string_to_array({mark}, chr(31))"
             packed = _SEP.join(values)
         yield from conn.exec_driver_sql(f"{head}{_q(d, key)} IN (SELECT unnest({keys}))",
                                         (*extra, packed))
         return
-    sql = f"{head}{_q(d, key)} IN ({', '.join('?' for _ in range(_SQLITE_IN_SIZE))})"
+    sql = f"{head}{_q(d, key)} IN ({', '.join(mark for _ in range(_SQLITE_IN_SIZE))})"
     for i in range(0, len(values), _SQLITE_IN_SIZE):
         chunk = list(values[i:i + _SQLITE_IN_SIZE])
         # Always the same number of parameters: SQLite keeps one prepared statement.

@@ -133,7 +133,7 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
             # the task's last batch is written before the next task reads its parents' state.
             # Not on SQLite: the reads and the state writes share the file's lock, and the
             # reader waited in SQLite's busy handler (measured slower, 2 rounds of 2).
-            overlap = db.is_postgres
+            overlap = not db.dialect_impl.long_read_blocks_writers
             pending: tuple[_Batch, Future[None]] | None = None
             while True:
                 with translate_errors(db):

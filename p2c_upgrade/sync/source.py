@@ -114,7 +114,7 @@ def key_batches(db: Database, plan: TaskPlan, tables: dict[str, sa.Table], size:
     persons). SQLite: a query per batch after the last key (a reader holding its lock for the
     whole task would block the state writes to the same file)."""
     t = plan.template
-    if db.is_postgres:
+    if not db.dialect_impl.long_read_blocks_writers:
         with db.engine.connect() as conn:
             conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")  # the whole result
             result = conn.execution_options(stream_results=True, max_row_buffer=size).execute(

@@ -125,7 +125,7 @@ class Statistics:
 
     def wrote(self, rows: int) -> None:
         self.written += rows
-        if self.db.is_postgres and self.written >= self.next_at:
+        if self.db.dialect_impl.analyze_growing_tables and self.written >= self.next_at:
             self.next_at = 2 * self.written
             with self.db.engine.begin() as conn:
                 conn.exec_driver_sql(f"ANALYZE {self.db.quote(RECORD_TABLE)}")

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from p2c_upgrade import interrupt
 from p2c_upgrade.db import sqlfiles
 from p2c_upgrade.db.connection import Database, translate_errors
+from p2c_upgrade.db.dialects import dialect_for
 from p2c_upgrade.db.lock import UpgradeLock
 from p2c_upgrade.db.privileges import require_privileges
 from p2c_upgrade.db.schema import AUTONUMBER_TABLE, existing_columns, pk_type_sql
@@ -265,11 +266,10 @@ class _Undo(SchemaObjects):
         if not restorable:
             return
         p = {**params, "undo_run": self.undo_run}
-        if self.dialect == "sqlite":
+        impl = dialect_for(self.dialect)
+        if not impl.writable_cte:  # else batch_restore journals in the same statement
             self.run("batch_journal", p, batch=batch_sql, **ids)
-        done = self.run("batch_restore", p, batch=batch_sql, **ids).rowcount
-        if self.dialect == "sqlite":  # Python's sqlite3 reports no rowcount for WITH ... UPDATE
-            done = int(self.conn.execute(sa.text("SELECT changes()")).scalar() or 0)
+        done = impl.changed_rows(self.conn, self.run("batch_restore", p, batch=batch_sql, **ids))
         g.restored += done
         assert self.undo_run is not None  # the dry run returned before writing
         ledger.record_batch(self.conn, self.undo_run, "undo", done, f"{g.run_id}:{g.step}:{params['hi']}")

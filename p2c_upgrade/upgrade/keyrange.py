@@ -39,7 +39,7 @@ class KeyRange:
 
 
 def _param(db: Database, name: str, pk_type: str) -> str:
-    return f"CAST(:{name} AS {pk_type})" if db.is_postgres else f":{name}"
+    return db.dialect_impl.cast_param(name, pk_type)
 
 
 class KeyRanges:
@@ -55,7 +55,7 @@ class KeyRanges:
         after = KeyRange(lo, None).condition(self.db, self.pk, self.pk_type)
         hi = conn.execute(
             sa.text(
-                f"SELECT CAST({self.pk} AS {'text' if self.db.is_postgres else 'TEXT'}) "
+                f"SELECT CAST({self.pk} AS {self.db.dialect_impl.text_type}) "
                 f"FROM {self.table} WHERE {after} ORDER BY {self.pk} LIMIT 1 OFFSET :skip"
             ),
             {**KeyRange(lo, None).params(), "skip": max(size - 1, 0)},

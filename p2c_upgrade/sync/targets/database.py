@@ -25,6 +25,7 @@ from p2c_upgrade.db.connection import (
     parse_url,
     translate_errors,
 )
+from p2c_upgrade.db.dialects import dialect_for
 from p2c_upgrade.errors import UsageError
 from p2c_upgrade.sync.bulk import insert_rows, select_in, update_rows
 from p2c_upgrade.sync.entities import ENTITIES, Entity
@@ -74,11 +75,12 @@ class DatabaseTarget:
         schema = schema_param if isinstance(schema_param, str) or schema_param is None \
             else schema_param[-1]
         parsed = parsed.difference_update_query(["schema"])
-        if schema and parsed.get_backend_name() != "postgresql":
+        impl = dialect_for(parsed.get_backend_name())
+        if schema and not impl.has_schemas:
             raise UsageError("the schema parameter of a target URL applies to PostgreSQL only")
         plain = parsed.render_as_string(hide_password=False)
         new_file = False
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if impl.file_based and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             new_file = not Path(parsed.database).exists()
         if schema:
@@ -88,12 +90,7 @@ class DatabaseTarget:
         md, tables = entity_tables()
         with translate_errors(db):
             if new_file:
-                # A file we create gets WAL: one fsync per commit instead of several, as
-                # durable (synchronous stays FULL). Existing files keep their journal mode.
-                # Outside any transaction: straight on the driver connection (autocommit).
-                with db.engine.connect() as conn:
-                    driver: Any = conn.connection.driver_connection
-                    driver.execute("PRAGMA journal_mode=WAL")
+                impl.init_new_file(db.engine)  # SQLite: WAL
             md.create_all(db.engine, checkfirst=True)
             _add_missing_columns(db, tables)
             target_id = _target_id(db)

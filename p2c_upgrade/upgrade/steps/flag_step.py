@@ -32,26 +32,24 @@ class FlagStep:
         rng = self._ranges.next(ctx.conn, cursor, ctx.batch_size)
         range_sql = self._ranges.condition(rng, "c.contactid")
         params: dict[str, object] = {**rng.params(), "run_id": ctx.run_id, "step": ctx.step}
-        if ctx.db.is_postgres:
-            name = f"{self.sql_name}_journaled" if ctx.journal else self.sql_name
-            sql = sqlfiles.statement("postgresql", "flags", name, range=range_sql)
-            rows = ctx.conn.execute(sa.text(sql), params).rowcount
-        elif ctx.journal:
+        dialect = ctx.db.dialect_impl
+        if ctx.journal and not dialect.writable_cte:  # journal, then change: two statements
             def run(name: str) -> int:
-                sql = sqlfiles.statement("sqlite", "flags", name, range=range_sql)
+                sql = sqlfiles.statement(dialect.name, "flags", name, range=range_sql)
                 return ctx.conn.execute(sa.text(sql), params).rowcount
 
             run("drop_ids")
             run(f"{self.sql_name}_collect")
             journaled = run(f"{self.sql_name}_journal")
             apply = f"{self.sql_name}_apply"
-            rows = run(apply if apply in sqlfiles.load("sqlite", "flags") else self.sql_name)
+            rows = run(apply if apply in sqlfiles.load(dialect.name, "flags") else self.sql_name)
             run("drop_ids")
             if rows != journaled:
                 raise P2CError(f"{self.name}: contacts changed under the run; nothing of this batch "
                                "was written, run again")
-        else:
-            sql = sqlfiles.statement("sqlite", "flags", self.sql_name, range=range_sql)
+        else:  # one statement (PostgreSQL journals in a data-modifying CTE)
+            name = f"{self.sql_name}_journaled" if ctx.journal else self.sql_name
+            sql = sqlfiles.statement(dialect.name, "flags", name, range=range_sql)
             rows = ctx.conn.execute(sa.text(sql), params).rowcount
         return BatchResult(max(rows, 0), rng.hi, rng.hi is None, scanned=ctx.batch_size)
 
