@@ -78,3 +78,13 @@ def test_run_target_refuses_with_its_summary_when_steps_have_work_left(sales_db:
     assert {s["step"]: s["state"] for s in doc["steps"]}["initial-sync"] == "blocked"
     assert doc["last_run"]["outcome"] == "blocked"
     assert query(sales_db, "SELECT count(*) FROM contact WHERE msdynce_contactnumber IS NULL")[0][0] > 0
+
+
+def test_sync_on_an_untouched_database_says_run_first_in_one_short_line(sales_db: SalesDb, tmp_path: Path) -> None:
+    build(sales_db)
+    code, _, err = invoke("sync", *sales_db.args, "--no-progress", "--target", f"package:{tmp_path / 'pkg'}")
+    assert code == 3, err
+    line = err.strip()
+    assert "\n" not in line and len(line) < 300, line
+    assert "has not run on this database yet" in line and "run `p2c-upgrade run` first" in line
+    assert not has_table(sales_db, "p2c_sync_run")

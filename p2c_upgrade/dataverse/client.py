@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .. import netfail
 from ..auth import TokenProvider
 from ..errors import P2CError
 
@@ -129,11 +130,11 @@ class DataverseClient:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if not self._reached and attempt >= 1:
                     host = urlsplit(self.org_url).netloc
-                    raise P2CError(f"cannot reach the org at {host}: {_first_line(exc)}") from None
+                    raise P2CError(f"cannot reach the org at {host}: {netfail.describe(exc)}") from None
                 attempt += 1
                 if attempt > self.max_retries:
                     raise P2CError(f"the connection to the org kept dropping ({attempt} attempts): "
-                                   f"{_first_line(exc)}") from None
+                                   f"{netfail.describe(exc)}") from None
                 self._count_retry()
                 self.sleep(self._backoff(attempt))
                 continue
@@ -186,7 +187,3 @@ def _retry_after(resp: requests.Response) -> float:
     except ValueError:
         return 1.0
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -122,7 +122,8 @@ def parse_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise UsageError(f"not a database URL: {mask_secrets(url, [])}") from None
+        raise UsageError(f"not a database URL: {mask_secrets(url, [])} (e.g. sqlite:////abs/path.db, "
+                         "sqlite:///relative.db, postgresql://user@host/db)") from None
     except ValueError:  # SQLAlchemy reads the port with int()
         raise UsageError(f"not a database URL (the port must be a number): {mask_secrets(url)}"
                          ) from None

@@ -171,7 +171,8 @@ class SQLiteDialect(SalesDialect):
         if not path or path == ":memory:":
             return url, None
         if must_exist and not Path(path).exists():
-            raise P2CError(f"SQLite database not found: {path}")
+            raise UsageError(f"SQLite database not found: {Path(path).resolve()} (an absolute path "
+                             "is sqlite:////abs/path.db, a relative one sqlite:///rel/path.db)")
         file = Path(path).resolve()
         if read_only:
             # A URI: the path percent-encoded, so `#`, `?` and `%` in it name the file instead

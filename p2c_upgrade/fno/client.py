@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from p2c_upgrade import netfail
 from p2c_upgrade.errors import P2CError
 
 ACTIONS = "/data/DataManagementDefinitionGroups/Microsoft.Dynamics.DataEntities."
@@ -69,7 +70,7 @@ class FnoClient:
             except requests.ConnectionError as exc:
                 if attempt == self.attempts or attempt == 1 and _refused(exc):
                     raise FnoError(f"cannot reach F&O at {self.host} ({what}): "
-                                   f"{_first_line(exc)}") from None
+                                   f"{netfail.describe(exc)}") from None
                 self._wait(pause, f"{what}: connection dropped, retrying")
                 pause = min(pause * 2, 60.0)
                 continue
@@ -178,10 +179,3 @@ def _refused(exc: Exception) -> bool:
     return "Connection refused" in text or "Name or service not known" in text \
         or "nodename nor servname" in text or "Failed to resolve" in text
 
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "Failed to resolve"):
-        if marker in text:
-            return marker.lower()
-    return text.splitlines()[0][:200] if text else type(exc).__name__

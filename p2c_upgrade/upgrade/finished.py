@@ -49,6 +49,11 @@ def check_upgrade_finished(conn: Connection, db: Database) -> None:
     sync of half-upgraded data writes records without numbers or with wrong flags, and its
     failures would send the operator to fix in Sales what `run` does."""
     left = unfinished_steps(conn, db)
+    if left and left[0][0] == "prepare":
+        raise BlockedError(
+            "the upgrade has not run on this database yet (the P2C columns are missing): run "
+            "`p2c-upgrade run` first, then `p2c-upgrade duplicates --renumber` if it reports "
+            "duplicates, then sync (nothing was written)")
     if left:
         what = "; ".join(f"{step}: {', '.join(problems)}" for step, problems in left)
         raise BlockedError(
