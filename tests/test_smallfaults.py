@@ -1,0 +1,70 @@
+"""Issue 12 item 6, the rest: each small fault as a kind, through the CLI, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from test_duplicates import plant
+
+from p2c_upgrade.cli import main
+
+from conftest import SalesDb
+from helpers import query
+
+
+def _numbers(db: SalesDb) -> dict[str, str | None]:
+    return {str(r[0]): r[1] for r in query(db, "SELECT accountid, accountnumber FROM account")}
+
+
+def test_renumber_dry_run_shows_exactly_the_numbers_the_renumber_gives(sales_db: SalesDb) -> None:
+    plant(sales_db)
+    runner = CliRunner()
+    assert runner.invoke(main, ["run", *sales_db.args, "--no-progress", "--step", "prepare"]).exit_code == 0
+    before = _numbers(sales_db)
+    dry = runner.invoke(main, ["duplicates", *sales_db.args, "--renumber", "--dry-run", "--format", "json"])
+    assert dry.exit_code == 3, dry.output  # nothing written: the collisions remain
+    planned = json.loads(dry.stdout)
+    assert planned["dry_run"] is True and len(planned["groups"]) == 4
+    assert _numbers(sales_db) == before
+    assert query(sales_db, "SELECT count(*) FROM p2c_journal WHERE step = 'duplicates-renumber'")[0][0] == 0
+    shown = runner.invoke(main, ["duplicates", *sales_db.args, "--renumber", "--dry-run"])
+    assert shown.exit_code == 3 and "nothing was written" in shown.output
+    for row in planned["renumbered"]:
+        assert row["new"] in shown.output
+
+    done = runner.invoke(main, ["duplicates", *sales_db.args, "--renumber", "--no-progress",
+                                "--format", "json"])
+    assert done.exit_code == 0, done.output
+    real = json.loads(done.stdout)
+    assert real["dry_run"] is False and real["groups"] == []
+    assert real["renumbered"] == planned["renumbered"]  # the same accounts, old and new numbers
+    after = _numbers(sales_db)
+    assert {r["id"]: r["new"] for r in real["renumbered"]} == {
+        k: v for k, v in after.items() if before[k] != v}
+    assert len(real["renumbered"]) == 4
+
+
+def test_renumber_table_shows_old_and_new_numbers(sales_db: SalesDb) -> None:
+    plant(sales_db)
+    runner = CliRunner()
+    assert runner.invoke(main, ["run", *sales_db.args, "--no-progress", "--step", "prepare"]).exit_code == 0
+    done = runner.invoke(main, ["duplicates", *sales_db.args, "--renumber", "--no-progress"])
+    assert done.exit_code == 0, done.output
+    assert "old accountnumber" in done.output and "new accountnumber" in done.output
+    assert "'X-9   '" in done.output and "ACC-01003-" in done.output
+    assert "renumbered 4 accounts" in done.output and "no colliding account numbers" in done.output
+
+
+def test_dry_run_without_renumber_is_a_usage_error(sales_db: SalesDb) -> None:
+    result = CliRunner().invoke(main, ["duplicates", *sales_db.args, "--dry-run"])
+    assert result.exit_code == 2 and "--renumber" in result.output
+
+
+def test_renumber_dry_run_on_an_untouched_database_refuses_like_the_renumber(sales_db: SalesDb) -> None:
+    plant(sales_db)
+    runner = CliRunner()
+    dry = runner.invoke(main, ["duplicates", *sales_db.args, "--renumber", "--dry-run"])
+    real = runner.invoke(main, ["duplicates", *sales_db.args, "--renumber", "--no-progress"])
+    assert dry.exit_code == real.exit_code == 3
+    assert "prepare" in dry.output and dry.output.splitlines()[-1] == real.output.splitlines()[-1]
