@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 from test_duplicates import plant
 
 from p2c_upgrade.cli import main
+from p2c_upgrade.demo.generator import generate
 
 from conftest import SalesDb
 from helpers import query
@@ -68,3 +70,36 @@ def test_renumber_dry_run_on_an_untouched_database_refuses_like_the_renumber(sal
     real = runner.invoke(main, ["duplicates", *sales_db.args, "--renumber", "--no-progress"])
     assert dry.exit_code == real.exit_code == 3
     assert "prepare" in dry.output and dry.output.splitlines()[-1] == real.output.splitlines()[-1]
+
+
+BAD_MAPPING = """
+[sync.tasks.Accounts.fields]
+addresscity = { source = "address9_city" }
+"""
+
+
+def _config(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "p2c.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_a_mapping_to_a_missing_column_is_a_usage_error_in_plan_sync_and_run(
+        sales_db: SalesDb, tmp_path: Path) -> None:
+    database = sales_db.open(must_exist=False)
+    generate(database, 40, seed=3)
+    database.dispose()
+    runner = CliRunner()
+    config = _config(tmp_path, BAD_MAPPING)
+    package = tmp_path / "pkg"
+    for command in (["plan"], ["sync", "--target", f"package:{package}"],
+                    ["run", "--target", f"package:{package}"]):
+        result = runner.invoke(main, [*command, *sales_db.args, "--config", config, "--no-progress"])
+        assert result.exit_code == 2, (command, result.output)
+        assert "sync.tasks.Accounts.fields.addresscity" in result.stderr
+        assert "address9_city" in result.stderr and "nothing was written" in result.stderr
+    assert not package.exists()
+    assert query(sales_db, "SELECT count(*) FROM account WHERE accountnumber IS NULL")[0][0] > 0
+    ok = runner.invoke(main, ["plan", *sales_db.args, "--no-progress", "--config",
+                              _config(tmp_path, BAD_MAPPING.replace("address9_city", "address1_city"))])
+    assert ok.exit_code in (0, 3), ok.output

@@ -103,7 +103,10 @@ def run_steps(db: Database, steps: list[Step], options: RunOptions, command: str
         require_privileges(db, command)
     with translate_errors(db), UpgradeLock(db, command), db.engine.connect() as conn:
         with conn.begin():
-            check_sales_schema(conn)
+            tables = check_sales_schema(conn)
+            if options.target and options.config is not None:  # run --target: the sync's rule
+                from p2c_upgrade.sync.configured import check_configured_columns
+                check_configured_columns(tables, options.config)
             prepared.require_prepared(
                 conn, [s.name for s in steps], any(s.needs_p2c_columns for s in steps),
                 "duplicates --renumber" if command == "duplicates" else command)
