@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy as sa
 from click.testing import CliRunner
 from test_duplicates import plant
 
@@ -103,3 +108,40 @@ def test_a_mapping_to_a_missing_column_is_a_usage_error_in_plan_sync_and_run(
     ok = runner.invoke(main, ["plan", *sales_db.args, "--no-progress", "--config",
                               _config(tmp_path, BAD_MAPPING.replace("address9_city", "address1_city"))])
     assert ok.exit_code in (0, 3), ok.output
+
+
+@contextmanager
+def _empty_database(db: SalesDb, tmp_path: Path) -> Iterator[list[str]]:
+    """CLI arguments of a database without Sales tables, of the fixture's kind."""
+    if db.schema is None:
+        path = tmp_path / "empty.db"
+        sqlite3.connect(path).close()
+        yield ["--db", f"sqlite:///{path}"]
+        return
+    empty = f"p2c_empty_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(db.url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{empty}"'))
+    try:
+        yield ["--db", db.url, "--schema", empty]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{empty}" CASCADE'))
+        engine.dispose()
+
+
+def test_duplicates_without_sales_tables_says_so_as_the_other_commands_do(
+        sales_db: SalesDb, tmp_path: Path) -> None:
+    runner = CliRunner()
+    answers = {}
+    with _empty_database(sales_db, tmp_path) as args:
+        for command in ("duplicates", "plan", "verify"):
+            result = runner.invoke(main, [command, *args, "--no-progress"])
+            answers[command] = (result.exit_code, result.stderr.strip().splitlines()[-1])
+    assert answers["duplicates"] == answers["plan"] == answers["verify"], answers
+    code, message = answers["duplicates"]
+    assert code == 1 and "not a Sales database: missing table account" in message
+    if sales_db.schema is not None:  # the fixture's schema holds the Sales tables
+        assert "give --schema" in message
+    else:
+        assert "--schema" not in message
