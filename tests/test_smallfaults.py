@@ -145,3 +145,26 @@ def test_duplicates_without_sales_tables_says_so_as_the_other_commands_do(
         assert "give --schema" in message
     else:
         assert "--schema" not in message
+
+
+def test_a_partial_undo_says_what_to_undo_first(sales_db: SalesDb) -> None:
+    database = sales_db.open(must_exist=False)
+    generate(database, 30, seed=5)  # contacts too
+    database.dispose()
+    plant(sales_db)
+    runner = CliRunner()
+    assert runner.invoke(main, ["run", *sales_db.args, "--no-progress"]).exit_code == 0
+    assert runner.invoke(main, ["duplicates", *sales_db.args, "--renumber", "--no-progress"]).exit_code == 0
+    # the account sequence moved on after account-numbers: duplicates-renumber holds it
+    for extra in (["--dry-run"], []):
+        result = runner.invoke(main, ["undo", *sales_db.args, "--step", "account-numbers",
+                                      "--no-progress", *extra])
+        assert result.exit_code == 0, result.output
+        assert ("undo duplicates-renumber (run 2) first: "
+                "`p2c-upgrade undo --step duplicates-renumber`") in result.stdout, result.stdout
+    # prepare's contact columns hold the numbering and flag steps' values
+    prepare = runner.invoke(main, ["undo", *sales_db.args, "--step", "prepare", "--dry-run"])
+    assert prepare.exit_code == 0, prepare.output
+    assert "column contact.msdynce_contactnumber: kept" in prepare.stdout
+    assert "set by contact-numbers; undo contact-numbers (run 1) first: " \
+           "`p2c-upgrade undo --step contact-numbers`" in prepare.stdout, prepare.stdout
