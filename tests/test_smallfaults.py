@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from click.testing import CliRunner
 from test_duplicates import plant
 
+from p2c_upgrade import progress as progress_module
 from p2c_upgrade.cli import main
 from p2c_upgrade.demo.generator import generate
+from p2c_upgrade.progress import Progress
+from p2c_upgrade.upgrade.runner import RunOptions, run_upgrade
+from p2c_upgrade.upgrade.steps.flag_step import FlagStep
 
 from conftest import SalesDb
 from helpers import query
@@ -168,3 +176,26 @@ def test_a_partial_undo_says_what_to_undo_first(sales_db: SalesDb) -> None:
     assert "column contact.msdynce_contactnumber: kept" in prepare.stdout
     assert "set by contact-numbers; undo contact-numbers (run 1) first: " \
            "`p2c-upgrade undo --step contact-numbers`" in prepare.stdout, prepare.stdout
+
+
+def test_the_progress_bar_moves_while_a_long_batch_runs(sqlite_db: SalesDb, monkeypatch: Any) -> None:
+    """The bar shows the running batch and its elapsed time, redrawn while the batch runs."""
+    database = sqlite_db.open(must_exist=False)
+    generate(database, 30, seed=7)
+    database.dispose()
+    slow = FlagStep.apply_batch
+
+    def slow_batch(self: FlagStep, ctx: Any, cursor: str | None) -> Any:
+        time.sleep(1.3)
+        return slow(self, ctx, cursor)
+
+    monkeypatch.setattr(FlagStep, "apply_batch", slow_batch)
+    monkeypatch.setattr(progress_module, "TICK_SECONDS", 0.1)
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    progress = Progress()
+    progress.enabled = True  # as on a terminal
+    run_upgrade(sqlite_db.open(), RunOptions(steps=["prepare", "active-customers"],
+                                             progress=progress))
+    drawn = err.getvalue()
+    assert "batch 1: 0 s" in drawn and "batch 1: 1 s" in drawn, drawn
