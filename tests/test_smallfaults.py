@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
 import sqlite3
+import subprocess
 import sys
 import time
 import uuid
@@ -199,3 +202,39 @@ def test_the_progress_bar_moves_while_a_long_batch_runs(sqlite_db: SalesDb, monk
                                              progress=progress))
     drawn = err.getvalue()
     assert "batch 1: 0 s" in drawn and "batch 1: 1 s" in drawn, drawn
+
+
+def test_the_demo_try_lines_work_as_printed(tmp_path: Path, monkeypatch: Any) -> None:
+    """Printed by a demo whose console script is not on PATH (a venv not activated): each "try"
+    line runs as printed, from a shell with that PATH."""
+    path = "/usr/bin:/bin"
+    monkeypatch.setenv("PATH", path)
+    result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path / "demo"), "--accounts", "20",
+                                       "--no-progress"])
+    assert result.exit_code == 0, result.output
+    tries = [line.split("try:", 1)[-1].strip() for line in result.stdout.splitlines()
+             if line.strip().startswith("try:") or line.startswith("       ")]
+    assert len(tries) == 2 and all(t.split()[0] != "p2c-upgrade" for t in tries), tries
+    for line in tries:
+        done = subprocess.run(line, shell=True, env={**os.environ, "PATH": path},
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (line, done.stderr)
+    assert "source " in result.stdout  # how to activate instead
+
+
+def test_demo_refuses_db_and_schema(tmp_path: Path) -> None:
+    for extra in (["--db", f"sqlite:///{tmp_path / 'mine.db'}"], ["--schema", "sales"]):
+        result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path / "d"), *extra])
+        assert result.exit_code == 2 and "takes no --db" in result.stderr, result.output
+        assert not (tmp_path / "d").exists() and not (tmp_path / "mine.db").exists()
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+REPO_PATH = re.compile(r"\b((?:docs|examples|runbooks|p2c_upgrade|tests|scripts)/[\w./-]*\w)")
+
+
+def test_every_path_named_in_the_examples_exists() -> None:
+    named = {m for f in EXAMPLES.glob("*.toml") for m in REPO_PATH.findall(f.read_text("utf-8"))}
+    assert named  # the example names its documentation
+    missing = sorted(p for p in named if not (EXAMPLES.parent / p).exists())
+    assert not missing, missing

@@ -258,6 +258,10 @@ def demo(settings: Settings, directory: str, accounts: int) -> int:
     """Build a sample SQLite Sales database and run the whole upgrade and sync on it."""
     from p2c_upgrade.demo.run import run_demo
 
+    if settings.db or settings.schema:
+        raise UsageError("demo builds its own SQLite Sales database in --dir and takes no --db or "
+                         "--schema; to rehearse on another database, load sample data into it with "
+                         "`p2c-upgrade generate --db URL --accounts N` and run the commands there")
     return run_demo(directory, accounts, progress=settings.progress)
 
 
