@@ -28,7 +28,7 @@ from p2c_upgrade.upgrade.runner import RunOptions, run_upgrade
 from p2c_upgrade.upgrade.steps.flag_step import FlagStep
 
 from conftest import SalesDb
-from helpers import query
+from helpers import execute, query
 
 
 def _numbers(db: SalesDb) -> dict[str, str | None]:
@@ -238,3 +238,27 @@ def test_every_path_named_in_the_examples_exists() -> None:
     assert named  # the example names its documentation
     missing = sorted(p for p in named if not (EXAMPLES.parent / p).exists())
     assert not missing, missing
+
+
+def test_unknown_countries_are_blockers_in_waiting_in_plan(sales_db: SalesDb, tmp_path: Path) -> None:
+    database = sales_db.open(must_exist=False)
+    generate(database, 30, seed=9)
+    database.dispose()
+    execute(sales_db, "UPDATE account SET address1_country = 'Atlantis' WHERE accountid IN "
+                      "(SELECT accountid FROM account ORDER BY accountid LIMIT 2)")
+    runner = CliRunner()
+    result = runner.invoke(main, ["plan", *sales_db.args, "--format", "json", "--no-progress"])
+    doc = json.loads(result.stdout)
+    unknown = next(f for f in doc["findings"] if f["code"] == "unknown_country")
+    assert "will fail the sync" in unknown["title"]
+    assert '[sync.value_maps.country] "Atlantis" = "??"' in unknown["action"]
+    assert f"{unknown['count']:,} records will fail the sync (unknown_country: map their " \
+           "countries in [sync.value_maps.country] first)" in doc["verdict"]
+    text = runner.invoke(main, ["plan", *sales_db.args, "--no-progress"])
+    assert "will fail the sync" in text.stdout and '"Atlantis" = "??"' in text.stdout
+    mapped = _config(tmp_path, '[sync.value_maps.country]\n"Atlantis" = "US"\n')
+    again = json.loads(runner.invoke(main, ["plan", *sales_db.args, "--format", "json",
+                                            "--no-progress", "--config", mapped]).stdout)
+    left = [f for f in again["findings"] if f["code"] == "unknown_country"]
+    assert not left or "Atlantis" not in left[0]["action"]
+    assert not left or left[0]["count"] == unknown["count"] - 2
