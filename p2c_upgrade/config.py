@@ -59,6 +59,8 @@ class Config:
     task_defaults: dict[str, dict[str, str]] = field(default_factory=dict)
     #: task -> F&O field -> mapping added to (or replacing) the template's
     task_fields: dict[str, dict[str, FieldSpec]] = field(default_factory=dict)
+    #: (task, F&O field) -> the configuration key that maps it, as written (error messages)
+    field_keys: dict[tuple[str, str], str] = field(default_factory=dict)
     #: map name -> Sales value -> F&O value (added to the templates' maps of the same name)
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     #: `[dataverse]`: a `p2c_upgrade.dataverse.settings.DataverseSettings` (None: the defaults)
@@ -164,6 +166,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         for raw, fspec in _table(spec, "fields", key + ".", fail).items():
             name = field_name(raw, key + ".fields", known)
             fields[name] = parse_field_spec(fspec, f"{key}.fields.{raw}", fail)
+            cfg.field_keys[(task, name)] = f"{key}.fields.{raw}"
         cfg.task_fields[task] = fields
 
     for name, mapping in _table(sync, "value_maps", "sync.", fail).items():

@@ -15,6 +15,7 @@ import click
 
 from p2c_upgrade import __version__
 from p2c_upgrade.cli.options import Settings, common, config_of, merge_settings, open_db, shared_options
+from p2c_upgrade.db.connection import translate_errors
 from p2c_upgrade.errors import EXIT_BLOCKED, EXIT_OK, MAX_INTEGER, UsageError
 from p2c_upgrade.progress import Progress
 from p2c_upgrade.render import emit, iso_utc, table, to_json
@@ -181,38 +182,69 @@ def _verify_fno(settings: Settings, fmt: str, target: str) -> int:
 
 @main.command()
 @click.option("--renumber", is_flag=True, help="Keep the oldest record's number in each group; renumber the others.")
+@click.option("--dry-run", is_flag=True,
+              help="With --renumber: show the new numbers it would give, write nothing.")
 @click.option("--batch-size", type=click.IntRange(1, 10_000_000), default=DEFAULT_BATCH_SIZE, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @common
-def duplicates(settings: Settings, renumber: bool, batch_size: int, fmt: str) -> int:
-    """List account numbers that collide as keys (case, accents, trailing blanks ignored); exit 3 when any do."""
+def duplicates(settings: Settings, renumber: bool, dry_run: bool, batch_size: int, fmt: str) -> int:
+    """List account numbers that collide as keys (case, accents, trailing blanks ignored); exit 3 when any do.
+
+    --renumber shows each renumbered account's old and new number; --renumber --dry-run shows
+    the same numbers without writing (exit 3 while the collisions remain)."""
+    from p2c_upgrade.db.schema import check_sales_schema
+    from p2c_upgrade.plan.renumber import planned_renumbering, renumbered_in_run
     from p2c_upgrade.upgrade.duplicates import collision_groups
     from p2c_upgrade.upgrade.runner import RunOptions, renumber_duplicates
 
+    if dry_run and not renumber:
+        raise UsageError("--dry-run goes with --renumber: `p2c-upgrade duplicates --renumber --dry-run`")
+    doc: dict[str, Any] = {"version": 1}
+    changes = None
     if renumber:
         config = config_of(settings)
-        db = open_db(settings, bulk=True)
-        report = renumber_duplicates(db, RunOptions(
-            batch_size=batch_size, config=config, salt=getattr(config, "numbers_salt", "") or "",
-            progress=Progress(enabled=settings.progress)))
-        emit(f"renumbered {report.rows_changed:,} accounts (run {report.run_id}, journaled); "
-             "the oldest record of each group kept its number")
-    db = open_db(settings, read_only=not renumber)
-    with db.engine.connect() as conn:
+        salt = getattr(config, "numbers_salt", "") or ""
+        if dry_run:
+            changes = planned_renumbering(open_db(settings, read_only=True), salt)
+            doc.update(dry_run=True, run_id=None)
+        else:
+            db = open_db(settings, bulk=True)
+            report = renumber_duplicates(db, RunOptions(
+                batch_size=batch_size, config=config, salt=salt,
+                progress=Progress(enabled=settings.progress)))
+            with db.engine.connect() as conn:
+                changes = list(renumbered_in_run(conn, report.run_id))
+            doc.update(dry_run=False, run_id=report.run_id)
+        doc["renumbered"] = [{"id": c.id, "old": c.old, "new": c.new} for c in changes]
+    db = open_db(settings, read_only=not renumber or dry_run)
+    with translate_errors(db), db.engine.connect() as conn:
+        check_sales_schema(conn)
         groups = list(collision_groups(conn))
     if fmt == "json":
-        emit(to_json({"version": 1, "groups": [
+        doc["groups"] = [
             {"key": g.key, "members": [{"id": m.id, "number": m.number, "createdon": iso_utc(m.createdon),
                                         "kind": m.kind, "keeps": m.keeps} for m in g.members]}
-            for g in groups]}))
-    elif groups:
+            for g in groups]
+        emit(to_json(doc))
+        return EXIT_BLOCKED if groups else EXIT_OK
+    if changes is not None:
+        if changes:
+            emit(table([[c.id, repr(c.old), c.new] for c in changes],
+                       ["accountid", "old accountnumber", "new accountnumber"]))
+        if dry_run:
+            emit(f"--dry-run: --renumber would renumber {len(changes):,} accounts as above "
+                 "(nothing was written); the oldest record of each group keeps its number")
+        else:
+            emit(f"renumbered {len(changes):,} accounts (run {doc['run_id']}, journaled); "
+                 "the oldest record of each group kept its number")
+    if groups and not dry_run:
         rows = [[i + 1, m.id, repr(m.number), m.kind, m.createdon,
                  "keeps" if m.keeps else "renumbered by --renumber"]
                 for i, g in enumerate(groups) for m in g.members]
         emit(table(rows, ["group", "accountid", "accountnumber", "kind", "createdon", "resolution"]))
         emit(f"{len(groups)} groups of colliding account numbers block initial-sync; "
              "resolve with `p2c-upgrade duplicates --renumber`")
-    else:
+    elif not groups:
         emit("no colliding account numbers")
     return EXIT_BLOCKED if groups else EXIT_OK
 
@@ -226,6 +258,10 @@ def demo(settings: Settings, directory: str, accounts: int) -> int:
     """Build a sample SQLite Sales database and run the whole upgrade and sync on it."""
     from p2c_upgrade.demo.run import run_demo
 
+    if settings.db or settings.schema:
+        raise UsageError("demo builds its own SQLite Sales database in --dir and takes no --db or "
+                         "--schema; to rehearse on another database, load sample data into it with "
+                         "`p2c-upgrade generate --db URL --accounts N` and run the commands there")
     return run_demo(directory, accounts, progress=settings.progress)
 
 

@@ -32,6 +32,7 @@ def sync(settings: Settings, target: str | None, batch_size: int | None, fmt: st
     from p2c_upgrade.db.schema import check_sales_schema
     from p2c_upgrade.errors import UsageError
     from p2c_upgrade.sync import run_sync
+    from p2c_upgrade.sync.configured import check_configured_columns
     from p2c_upgrade.upgrade.finished import check_upgrade_finished
 
     config = config_of(settings)
@@ -42,7 +43,7 @@ def sync(settings: Settings, target: str | None, batch_size: int | None, fmt: st
     db = open_db(settings)
     with UpgradeLock(db, "sync"):  # one writer of the Sales database's state at a time
         with translate_errors(db), db.engine.connect() as conn:
-            check_sales_schema(conn)
+            check_configured_columns(check_sales_schema(conn), config)
             check_upgrade_finished(conn, db)
         summary = run_sync(db, target, config, batch_size=batch_size or config.sync_batch_size,
                            progress=Progress(enabled=settings.progress),

@@ -124,11 +124,28 @@ def missing_sales_objects(conn: Connection) -> list[str]:
 
 
 def check_sales_schema(conn: Connection) -> dict[str, set[str]]:
-    """Raise one error naming every missing Sales table and column."""
+    """Raise one error naming every missing Sales table and column (exit 1, every command's
+    same message); when tables are missing but another PostgreSQL schema holds the Sales tables,
+    the message suggests `--schema NAME`."""
     missing = missing_sales_objects(conn)
     if missing:
-        raise P2CError("not a Sales database: missing " + ", ".join(missing))
+        raise P2CError("not a Sales database: missing " + ", ".join(missing)
+                       + _schema_hint(conn, missing))
     return existing_columns(conn)
+
+
+def _schema_hint(conn: Connection, missing: list[str]) -> str:
+    """`; the Sales tables are in schema X: give --schema X` when the schema in use lacks a
+    Sales table and other schemas hold account and contact (PostgreSQL catalog only)."""
+    if conn.dialect.name != "postgresql" or not any(m.startswith("table ") for m in missing):
+        return ""
+    others = [str(r[0]) for r in conn.execute(
+        sa.text(sqlfiles.statement("postgresql", "catalog", "other_sales_schemas")))]
+    if not others:
+        return ""
+    where = " and ".join(others[:3]) + (" and others" if len(others) > 3 else "")
+    return (f"; the Sales tables are in schema {where}: give --schema {others[0]}"
+            if len(others) == 1 else f"; schemas {where} hold Sales tables: give --schema NAME")
 
 
 def pk_type_sql(conn: Connection, table: str, column: str) -> str:

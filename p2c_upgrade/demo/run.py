@@ -8,6 +8,8 @@ initial sync to an F&O database and to an F&O data package, and says where every
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -129,6 +131,27 @@ def run_demo(directory: str, accounts: int, *, progress: bool = True) -> int:
     _say(f"  F&O database (customers and contact persons): {fno}")
     _say(f"  F&O data package:            {package}")
     _say(f"  dry-run reports:             {out}/plan.html, plan.json, plan.md, changes.csv")
-    _say(f"  try: p2c-upgrade status --db {url}")
-    _say(f"       p2c-upgrade undo --run {upgrade.run_id} --dry-run --db {url}")
+    command = console_command()
+    db_arg = shlex.quote(url)
+    _say(f"  try: {command} status --db {db_arg}")
+    _say(f"       {command} undo --run {upgrade.run_id} --dry-run --db {db_arg}")
+    activate = Path(sys.executable).parent / "activate"
+    if command != "p2c-upgrade" and activate.exists():
+        _say(f"  (or first `source {shlex.quote(str(activate))}`: then plain `p2c-upgrade` works)")
     return EXIT_OK
+
+
+def console_command() -> str:
+    """How to call this very p2c-upgrade from a shell, so the demo's "try" lines work as printed:
+    `p2c-upgrade` when that name on PATH is this installation, else the full path of the console
+    script next to this interpreter (a venv not activated), else `python -m p2c_upgrade`."""
+    bindir = Path(sys.executable).parent
+    script = bindir / ("p2c-upgrade.exe" if os.name == "nt" else "p2c-upgrade")
+    on_path = shutil.which("p2c-upgrade")
+    if script.exists():
+        if on_path and Path(on_path).resolve() == script.resolve():
+            return "p2c-upgrade"
+        return shlex.quote(str(script))
+    if on_path:
+        return "p2c-upgrade"
+    return f"{shlex.quote(sys.executable)} -m p2c_upgrade"

@@ -17,6 +17,7 @@ from p2c_upgrade.plan.push import plan_push
 from p2c_upgrade.plan.routing import ROW_LIMIT, account_countries, country_findings, sync_preview
 from p2c_upgrade.plan.source import read_only_session, read_snapshot
 from p2c_upgrade.plan.steps import flag_steps, plan_numbers, plan_prepare, summarize_contacts
+from p2c_upgrade.sync.configured import check_configured_columns
 from p2c_upgrade.upgrade.fingerprint import settings_parts, with_value
 
 
@@ -26,6 +27,7 @@ def build_plan(db: Database, config: Config | None, *, show_personal_data: bool 
     config = config or Config()
     with read_only_session(db) as conn:
         snap = read_snapshot(conn, db, config.numbers_salt or "")
+        check_configured_columns(snap.tables, config)
         plan = Plan(db=db, snapshot=snap,
                     generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     tool_version=__version__, show_personal_data=show_personal_data,

@@ -107,9 +107,11 @@ KINDS: dict[str, Kind] = {
         WARNING, "Records the sync selects with a blank country",
         "nothing, if the sync's default country is right for them; otherwise fill the country"),
     "unknown_country": Kind(
-        WARNING, "Records the sync selects with a country no value map or ISO 3166 code matches",
-        "correct the country in Sales or map the value in [sync.value_maps.country]; "
-        "these records fail to sync (unknown_country)"),
+        WARNING, "Records that will fail the sync (unknown_country): their country matches no "
+        "value map or ISO 3166 code; the upgrade goes ahead, the sync fails each of them",
+        "before the sync, map each value to an ISO 3166 code in the configuration's "
+        "[sync.value_maps.country] (\"Sales value\" = \"ISO code\"), or correct the country "
+        "in Sales; plan again to check"),
     "sync_task_over_limit": Kind(
         WARNING, "Sync tasks over the initial sync's per-run limit",
         "plan the initial sync in several runs (the data package splits files at the limit)"),
@@ -120,9 +122,10 @@ KINDS: dict[str, Kind] = {
 
 
 def finding(code: str, count: int, examples: list[Example] | None = None,
-            by_table: dict[str, int] | None = None, title: str | None = None) -> Finding:
+            by_table: dict[str, int] | None = None, title: str | None = None,
+            action: str | None = None) -> Finding:
     kind = KINDS[code]
-    return Finding(code, kind.severity, title or kind.title, count, kind.action,
+    return Finding(code, kind.severity, title or kind.title, count, action or kind.action,
                    dict(by_table or {}), list(examples or [])[:EXAMPLES])
 
 

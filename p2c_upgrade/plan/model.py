@@ -15,6 +15,9 @@ from p2c_upgrade.plan.source import Snapshot
 PLAN_VERSION = 1
 BLOCKER = "blocker"
 WARNING = "warning"
+#: Warnings that are blockers-in-waiting: the upgrade goes ahead, the sync fails these records.
+#: code -> what to do, for the verdict (the finding's action has the details).
+FAILS_SYNC = {"unknown_country": "map their countries in [sync.value_maps.country] first"}
 
 #: What resolves colliding account numbers, in the order that works (renumbering needs the
 #: sequence and columns `run` adds; the sync refuses while either is left to do).
@@ -177,6 +180,11 @@ class Plan:
     def step_changes(self) -> dict[str, int]:
         return {s.step: s.changes for s in self.steps if s.changes is not None}
 
+    @property
+    def sync_failures(self) -> list[Finding]:
+        """Blockers-in-waiting: warnings whose records the sync will fail (FAILS_SYNC)."""
+        return [f for f in self.findings if f.code in FAILS_SYNC and f.count]
+
     def verdict(self) -> str:
         if self.has_blockers:
             n = len(self.blockers)
@@ -184,10 +192,13 @@ class Plan:
                     "upgrade goes ahead (exit code 3)")
             if any(f.code == "colliding_account_numbers" for f in self.blockers):
                 text += f"; the order: {ORDER}"
-            return text
-        if self.nothing_to_do:
-            return "Nothing to do: every upgrade step is done and nothing blocks"
-        return f"Ready: {self.changes:,} rows would change; nothing blocks"
+        elif self.nothing_to_do:
+            text = "Nothing to do: every upgrade step is done and nothing blocks"
+        else:
+            text = f"Ready: {self.changes:,} rows would change; nothing blocks"
+        for f in self.sync_failures:
+            text += f"; but {f.count:,} records will fail the sync ({f.code}: {FAILS_SYNC[f.code]})"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         db = self.db

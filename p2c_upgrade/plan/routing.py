@@ -8,6 +8,7 @@ records by country, Python only sees the distinct values.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from p2c_upgrade.config import Config
 from p2c_upgrade.db.connection import Database
-from p2c_upgrade.plan.findings import finding
+from p2c_upgrade.plan.findings import KINDS, finding
 from p2c_upgrade.plan.model import Example, Finding, SyncTask, Unsynced
 from p2c_upgrade.plan.source import EXAMPLES, Snapshot, contacts_sql, route_sql, statement
 from p2c_upgrade.plan.steps import ContactSummary
@@ -29,6 +30,8 @@ from p2c_upgrade.sync.templates import TaskPlan, plan_tasks, shipped_templates
 
 #: The initial sync's per-run limit (dual-write guidance): at most 500,000 rows per task run.
 ROW_LIMIT = 500_000
+#: unknown country values the unknown_country finding's action writes out as configuration lines
+MAPPED_EXAMPLES = 5
 
 #: (task, F&O entity, what it selects), from the templates.
 TASKS = tuple((t.task, ENTITIES[t.entity].display_name, t.selects) for t in shipped_templates())
@@ -119,8 +122,19 @@ def country_findings(conn: Connection, db: Database, snap: Snapshot, config: Con
         for table in by_table:
             examples += _examples(conn, db, snap, table, values[(code, table)])
         out.append(finding(code, sum(by_table.values()), examples, by_table,
-                           title=_title(code, rules)))
+                           title=_title(code, rules), action=_action(code, values)))
     return out
+
+
+def _action(code: str, values: dict[tuple[str, str], set[str | None]]) -> str | None:
+    """unknown_country: the kind's action with the configuration lines to fill in, one per
+    unknown value (the first few, sorted), e.g. `[sync.value_maps.country] "Atlantis" = "??"`."""
+    if code != "unknown_country":
+        return None
+    unknown = sorted({v for (c, _), vs in values.items() if c == code for v in vs if v is not None})
+    lines = " ".join(f"{json.dumps(v, ensure_ascii=False)} = \"??\"" for v in unknown[:MAPPED_EXAMPLES])
+    more = f" (and {len(unknown) - MAPPED_EXAMPLES} more values)" if len(unknown) > MAPPED_EXAMPLES else ""
+    return f"{KINDS[code].action}: [sync.value_maps.country] {lines}{more}"
 
 
 def _title(code: str, rules: dict[str, CountryRule]) -> str | None:

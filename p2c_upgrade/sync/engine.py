@@ -29,6 +29,7 @@ from p2c_upgrade.db.connection import Database, translate_errors
 from p2c_upgrade.errors import P2CError
 from p2c_upgrade.progress import NullProgress, Progress
 from p2c_upgrade.sync import keys, source, state
+from p2c_upgrade.sync.configured import check_configured_columns
 from p2c_upgrade.sync.mapping import Failure, Mapped, Mapper, text
 from p2c_upgrade.sync.summary import SyncSummary, TaskSummary
 from p2c_upgrade.sync.targets import (
@@ -67,6 +68,7 @@ def run_sync(
     with translate_errors(db):
         with db.engine.connect() as conn:
             tables = source.reflect(conn, {p.template.source for p in plans} | {"account"})
+            check_configured_columns({n: list(t.c.keys()) for n, t in tables.items()}, config)
             source.check_columns(tables, plans)
             source.check_duplicates(conn)
         state.ensure_tables(db)

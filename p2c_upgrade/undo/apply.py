@@ -297,7 +297,7 @@ class _Undo(SchemaObjects):
                 return
             if cur != new:
                 self.keep(info, f"stays at {cur}: it moved since run {run_id} left it at {new} "
-                                "(numbers were handed out after it)")
+                                "(numbers were handed out after it)" + self.mover_first(e, cur))
                 return
             if not forward:
                 still = self.still_held(run_id, e, seqs, job)

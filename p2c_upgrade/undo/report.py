@@ -39,6 +39,15 @@ SEQUENCES: dict[str, NumberJob] = {"account": ACCOUNT_NUMBERS, "contact": CONTAC
 INDEXES = {f"p2c_ix_{t}_customerid": t for t in DOCUMENT_TABLES}
 
 
+def undo_first(step: str, run_id: int, undoing_step: str) -> str:
+    """The tail of a "kept" reason when a later step's changes hold what this undo would take
+    back (a partial undo): which undo to do first. Another step: `undo --step`; the same step
+    in a later run: `undo --run`."""
+    command = (f"p2c-upgrade undo --step {step}" if step != undoing_step
+               else f"p2c-upgrade undo --run {run_id}")
+    return f"; undo {step} (run {run_id}) first: `{command}`, then this undo again"
+
+
 @dataclass
 class Group:
     """What undo did (or would do) to one journaled column of one step of one run."""

@@ -19,7 +19,7 @@ from p2c_upgrade.db import sqlfiles
 from p2c_upgrade.db.connection import Database
 from p2c_upgrade.db.schema import AUTONUMBER_TABLE
 from p2c_upgrade.errors import MAX_INTEGER
-from p2c_upgrade.undo.report import COLUMNS, INDEXES, Entry, UndoResult
+from p2c_upgrade.undo.report import COLUMNS, INDEXES, Entry, UndoResult, undo_first
 
 MALFORMED_ROW = ("a malformed journal entry (not prefix|next number|suffix length as prepare "
                  "journals a sequence row): left alone")
@@ -92,8 +92,17 @@ class SchemaObjects:
             left = int(self.run("non_default_count", {}, **ids).scalar() or 0)
             if self.dry:
                 left -= self.to_default[(e.tbl, col.name)]
+            if left <= 0:
+                return "column", name, False, ""
+            holders = list(self.run("holding_steps", {"tbl": e.tbl, "col": col.name, "step": e.step},
+                                    **self.fragments(col)))
+            if holders:
+                first = holders[0]
+                return "column", name, False, (f"{left:,} records hold a value in it, "
+                                               f"{int(first.n):,} of them set by {first.step}"
+                                               + undo_first(first.step, int(first.run_id), e.step))
             return "column", name, False, (f"{left:,} records hold a value in it (set outside the undone "
-                                           "run, or conflicts left alone)" if left > 0 else "")
+                                           "run, or conflicts left alone)")
         if e.col == "(index)":
             if e.record_id not in INDEXES:
                 return "index", f"index {e.record_id}", False, "not an index undo knows"
@@ -116,8 +125,19 @@ class SchemaObjects:
         seq = self.sim_seq.get(e.record_id, row[1])
         if f"{row[0]}|{seq}|{row[2]}" != e.new:
             return "row", name, False, (f"it is {row[0]}|{seq}|{row[2]}, not {e.new} as prepare made it "
-                                        "(the sequence did not go back to its first number)")
+                                        "(the sequence did not go back to its first number)"
+                                        + self.mover_first(e, seq))
         return "row", name, False, ""
+
+    def mover_first(self, e: Entry, current: object) -> str:
+        """`undo_first` for the later journaled move that left sequence `e.record_id` at
+        `current`; "" when none did (someone else moved it)."""
+        mover = self.run("last_mover", {"entity": e.record_id, "after": e.journal_id,
+                                        "current": str(current)}).first()
+        return undo_first(mover.step, int(mover.run_id), e.step) if mover else ""
+
+    def fragments(self, col: Any) -> dict[str, str]:
+        raise NotImplementedError
 
     def drop(self, kind: str, e: Entry) -> None:
         if kind == "column":

@@ -6,6 +6,7 @@ ledger, and turns any failure into a `P2CError` after recording it (password mas
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -103,7 +104,10 @@ def run_steps(db: Database, steps: list[Step], options: RunOptions, command: str
         require_privileges(db, command)
     with translate_errors(db), UpgradeLock(db, command), db.engine.connect() as conn:
         with conn.begin():
-            check_sales_schema(conn)
+            tables = check_sales_schema(conn)
+            if options.target and options.config is not None:  # run --target: the sync's rule
+                from p2c_upgrade.sync.configured import check_configured_columns
+                check_configured_columns(tables, options.config)
             prepared.require_prepared(
                 conn, [s.name for s in steps], any(s.needs_p2c_columns for s in steps),
                 "duplicates --renumber" if command == "duplicates" else command)
@@ -166,15 +170,18 @@ def _execute(db: Database, conn: Connection, run_id: int, step: Step, options: R
             total = step.begin(ctx, cursor)
         bar = options.progress.bar(total, name)
         while True:
-            if step.own_transactions:
-                result = step.apply_batch(ctx, cursor)
-                with conn.begin():
-                    ledger.record_batch(conn, run_id, name, result.rows, result.cursor)
-            else:
-                with conn.begin():
+            # a step with its own transactions (the sync) draws its own bars
+            with (contextlib.nullcontext() if step.own_transactions
+                  else options.progress.working(bar, f"batch {batches + 1}")):
+                if step.own_transactions:
                     result = step.apply_batch(ctx, cursor)
-                    ledger.record_batch(conn, run_id, name, result.rows, result.cursor)
-                    faults.checkpoint(name, "before-commit")
+                    with conn.begin():
+                        ledger.record_batch(conn, run_id, name, result.rows, result.cursor)
+                else:
+                    with conn.begin():
+                        result = step.apply_batch(ctx, cursor)
+                        ledger.record_batch(conn, run_id, name, result.rows, result.cursor)
+                        faults.checkpoint(name, "before-commit")
             faults.checkpoint(name, "after-commit")
             rows += result.rows
             batches += 1

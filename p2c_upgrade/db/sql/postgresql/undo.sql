@@ -141,3 +141,20 @@ t.{col} IS NOT NULL
 
 -- name: non_default_bool
 t.{col} IS DISTINCT FROM false
+
+-- name: holding_steps
+-- A partial undo: the other steps (not :step, not undo itself) whose journaled values records
+-- of {table} still hold in {col}, latest first: what to undo before :step's column can go.
+SELECT j.step, max(j.run_id) AS run_id, count(*) AS n
+FROM p2c_journal j JOIN {table} t ON t.{pk} = CAST(j.record_id AS {pk_type})
+WHERE j.tbl = :tbl AND j.col = :col AND j.step NOT IN (:step, 'undo') AND {current} IS NOT DISTINCT FROM j.new_value
+GROUP BY j.step
+ORDER BY max(j.journal_id) DESC
+
+-- name: last_mover
+-- A partial undo: the later journaled move that left the sequence at :current (not undo's own).
+SELECT run_id, step FROM p2c_journal
+WHERE tbl = 'msdynce_p2cautonumber' AND record_id = :entity AND col = 'msdynce_numbersequence'
+  AND journal_id > :after AND new_value = :current AND step <> 'undo'
+ORDER BY journal_id DESC
+LIMIT 1
