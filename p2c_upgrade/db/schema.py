@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from p2c_upgrade.db import sqlfiles
 from p2c_upgrade.db.dialects import dialect_for
 from p2c_upgrade.errors import P2CError
 
