@@ -34,7 +34,7 @@ def main(ctx: click.Context, **kwargs: Any) -> None:
     Steps, in order: prepare, account-numbers, contact-numbers, active-customers,
     company-is-account, duplicate-account-numbers, initial-sync.
     Exit codes: 0 done, 1 unexpected failure, 2 usage error, 3 blocked by the data,
-    4 another run holds the database's upgrade lock.
+    4 another run holds the database's upgrade lock, 130 stopped by Ctrl-C (run it again).
     """
     ctx.obj = merge_settings(ctx, kwargs)
 
@@ -119,7 +119,7 @@ def status(settings: Settings, fmt: str) -> int:
     if live is not None:
         emit(table([[p["table"], p["state"], f"{p['records']:,}", p["finished_at"] or ""] for p in live["pull"]],
                    ["pulled table", "state", "records", "when"]))
-        emit("push: " + ", ".join(f"{v:,} {k}" for k, v in live["push"].items()) + f" (org {live['org']})")
+        emit("push (column values): " + ", ".join(f"{v:,} {k}" for k, v in live["push"].items()) + f" (org {live['org']})")
     return EXIT_OK
 
 

@@ -94,7 +94,7 @@ def _scope(conn: Connection, run_id: int | None, step: str | None, result: UndoR
     if run_id is not None:
         row = conn.execute(sa.select(ledger.runs.c.options).where(ledger.runs.c.run_id == run_id)).first()
         if row is None:
-            raise UsageError(f"run {run_id} is not in the ledger (`p2c-upgrade status` shows the last run)")
+            raise UsageError(f"run {run_id} is not in the ledger (`p2c-upgrade runs` lists the runs)")
         if row.options and '"journal": false' in row.options:
             result.remarks.append(f"run {run_id} ran with --no-journal: what it changed was not "
                                   "journaled and cannot be undone")
