@@ -89,7 +89,7 @@ def test_missing_tables_and_columns_are_all_named(tmp_path: Path) -> None:
 def test_missing_sqlite_file_is_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nope.db"
     code, _, err = invoke("status", "--db", f"sqlite:///{missing}")
-    assert code == 1 and "not found" in one_line_error(err)
+    assert code == 2 and "not found" in one_line_error(err)  # a usage error: the path given is wrong
     assert not missing.exists()
 
 

@@ -119,7 +119,8 @@ def status(settings: Settings, fmt: str) -> int:
     if live is not None:
         emit(table([[p["table"], p["state"], f"{p['records']:,}", p["finished_at"] or ""] for p in live["pull"]],
                    ["pulled table", "state", "records", "when"]))
-        emit("push (column values): " + ", ".join(f"{v:,} {k}" for k, v in live["push"].items()) + f" (org {live['org']})")
+        counts = ", ".join(f"{v:,} {k}" for k, v in live["push"].items())
+        emit(f"push (column values): {counts} (org {live['org']})")
     return EXIT_OK
 
 
