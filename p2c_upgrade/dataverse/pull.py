@@ -17,6 +17,7 @@ sequence. Errors: P2CError (org unreachable, 401/403, no Sales tables), UsageErr
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,16 +134,27 @@ def _pull_table(db: Database, client: DataverseClient, spec: TableSpec, page_siz
     headers = {"Prefer": f'odata.maxpagesize={page_size},odata.include-annotations="{LOOKUP_ANNOTATION[1:]}"'}
     bar = progress.bar(estimate or None, f"pull {spec.name}", unit="records")
     bar.update(done)
+    def read_page(url: str) -> dict[str, Any]:
+        resp = client.request("GET", url, headers=headers)
+        if resp.status_code == 404 and spec.name != "organization":
+            raise P2CError(f"the org has no {spec.name} table: {error_message(resp)}")
+        if resp.status_code != 200:
+            raise P2CError(f"pull {spec.name}: the org answered {resp.status_code}: {error_message(resp)}")
+        body: dict[str, Any] = resp.json()
+        return body
+
+    # The next page is read while this one is written (one page ahead, so memory stays at two
+    # pages); progress still moves only with a committed page, so a killed pull re-reads at most
+    # the page it had read ahead.
+    # (not waiting for a read-ahead on the way out: Ctrl-C or a failed write stops at once)
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-read-ahead")
     try:
-        while link:
-            resp = client.request("GET", link, headers=headers)
-            if resp.status_code == 404 and spec.name != "organization":
-                raise P2CError(f"the org has no {spec.name} table: {error_message(resp)}")
-            if resp.status_code != 200:
-                raise P2CError(f"pull {spec.name}: the org answered {resp.status_code}: {error_message(resp)}")
-            body = resp.json()
+        ahead = reader.submit(read_page, link) if link else None
+        while ahead is not None:
+            body = ahead.result()
             rows = body.get("value", [])
             link = body.get("@odata.nextLink")
+            ahead = reader.submit(read_page, link) if link else None
             with db.engine.begin() as conn:
                 _merge_page(conn, spec, rows, generation, result, force)
                 conn.execute(state.pulls.update().where(state.pulls.c.tbl == spec.name).values(
@@ -151,6 +163,7 @@ def _pull_table(db: Database, client: DataverseClient, spec: TableSpec, page_siz
             done += len(rows)
             bar.update(len(rows))
     finally:
+        reader.shutdown(wait=False, cancel_futures=True)
         bar.close()
     with db.engine.begin() as conn:
         stale = [r[0] for r in conn.execute(sa.select(state.records.c.record_id).where(
