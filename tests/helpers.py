@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from conftest import IN_CI, SalesDb
+from conftest import IN_CI, PG_URL, SalesDb
 
 SALES_TABLES = ("account", "contact", "quote", "salesorder", "invoice", "organization",
                 "msdynce_p2cautonumber")
@@ -79,3 +80,19 @@ def tmpfs(where: Path, size: str) -> Iterator[Path]:
         yield where
     finally:
         subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+@contextmanager
+def pg_role(options: str) -> Iterator[str]:
+    """A throw-away superuser role with per-role settings; its URL."""
+    role = f"p2c_role_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE ROLE "{role}" LOGIN SUPERUSER'))
+        conn.execute(sa.text(f'ALTER ROLE "{role}" SET {options}'))
+    try:
+        yield sa.make_url(PG_URL).set(username=role).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()

@@ -36,7 +36,7 @@ from p2c_upgrade.errors import P2CError
 from p2c_upgrade.upgrade.runner import RunOptions, run_upgrade
 
 from conftest import PG_URL, SalesDb, pg_schema
-from helpers import cli, query, snapshot, tmpfs
+from helpers import cli, pg_role, query, snapshot, tmpfs
 
 KINDS = ["sqlite", "postgresql"]
 BATCHED_STEPS = ("account-numbers", "contact-numbers", "active-customers", "company-is-account")
@@ -244,22 +244,6 @@ def test_connection_terminated_mid_batch(lab: Lab) -> None:
         assert "lost the connection" in one_line_error(stderr)
         assert query(db, "SELECT state FROM p2c_step WHERE step = 'contact-numbers'") == [("failed",)]
         settles(db, ref)
-
-
-@contextmanager
-def pg_role(options: str) -> Iterator[str]:
-    """A throw-away superuser role with per-role settings; its URL."""
-    role = f"p2c_fault_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE ROLE "{role}" LOGIN SUPERUSER'))
-        conn.execute(sa.text(f'ALTER ROLE "{role}" SET {options}'))
-    try:
-        yield sa.make_url(PG_URL).set(username=role).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
-        admin.dispose()
 
 
 def test_statement_timeout(lab: Lab) -> None:

@@ -25,7 +25,7 @@ from p2c_upgrade.db.schema import sales_metadata
 from p2c_upgrade.errors import LockHeldError
 
 from conftest import PG_URL, SalesDb, require_pg
-from helpers import cli
+from helpers import cli, pg_role
 
 RUN = ["run", "--no-progress"]
 
@@ -105,27 +105,11 @@ def test_a_lock_in_one_database_is_not_reported_in_another(pg_db: SalesDb) -> No
             assert ran.returncode == 0, ran.stderr
 
 
-@contextmanager
-def role_with_search_path(schema: str) -> Iterator[str]:
-    """A login role whose search_path is `schema`; its URL (no --schema needed)."""
-    role = f"p2c_sp_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE ROLE "{role}" LOGIN SUPERUSER'))
-        conn.execute(sa.text(f'ALTER ROLE "{role}" SET search_path = "{schema}"'))
-    try:
-        yield sa.make_url(PG_URL).set(username=role).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
-        admin.dispose()
-
-
 @pytest.mark.postgres
 def test_the_lock_is_keyed_on_the_schema_used_not_on_the_schema_option(pg_db: SalesDb) -> None:
     build(pg_db, accounts=20)
     assert pg_db.schema is not None
-    with role_with_search_path(pg_db.schema) as url, held(pg_db):
+    with pg_role(f'search_path = "{pg_db.schema}"') as url, held(pg_db):
         second = cli([*RUN, "--db", url])
         assert second.returncode == 4, second.stderr
         assert "holds the upgrade lock" in second.stderr and "p2c-upgrade run" in second.stderr
