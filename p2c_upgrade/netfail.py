@@ -10,6 +10,17 @@ from __future__ import annotations
 
 import requests
 
+_REFUSED = ("Connection refused", "ConnectionRefusedError")
+_UNRESOLVED = ("Name or service not known", "nodename nor servname", "getaddrinfo failed",
+               "Failed to resolve", "NameResolutionError")
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether the host refused the connection or its name does not resolve: retrying will not
+    help, unlike a connection dropped mid-way."""
+    text = str(exc)
+    return any(m in text for m in _REFUSED + _UNRESOLVED)
+
 
 def describe(exc: BaseException) -> str:
     """A short, actionable description of a connection failure (no URL query, no token)."""
@@ -19,9 +30,9 @@ def describe(exc: BaseException) -> str:
                 "CA: set REQUESTS_CA_BUNDLE to the CA bundle that signs it)")
     if isinstance(exc, requests.Timeout) or "timed out" in text:
         return "the connection timed out (check the host name, proxy and firewall)"
-    if "Connection refused" in text or "ConnectionRefusedError" in text:
+    if any(m in text for m in _REFUSED):
         return "the connection was refused (is the host and port right, is the service up?)"
-    if "Name or service not known" in text or "getaddrinfo failed" in text or "NameResolutionError" in text:
+    if any(m in text for m in _UNRESOLVED):
         return "the host name does not resolve (check the URL and DNS)"
     if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
         return "the connection was closed by the other side"

@@ -68,7 +68,7 @@ class FnoClient:
                 resp = self.session.request(method, url, headers=headers,
                                             timeout=self.request_timeout, **kwargs)
             except requests.ConnectionError as exc:
-                if attempt == self.attempts or attempt == 1 and _refused(exc):
+                if attempt == self.attempts or attempt == 1 and netfail.unreachable(exc):
                     raise FnoError(f"cannot reach F&O at {self.host} ({what}): "
                                    f"{netfail.describe(exc)}") from None
                 self._wait(pause, f"{what}: connection dropped, retrying")
@@ -172,10 +172,3 @@ def _error_text(resp: requests.Response) -> str:
     if text.startswith(prefix) and ": " in text:
         text = text.split(": ", 1)[1]
     return text[:300]
-
-
-def _refused(exc: Exception) -> bool:
-    text = str(exc)
-    return "Connection refused" in text or "Name or service not known" in text \
-        or "nodename nor servname" in text or "Failed to resolve" in text
-
