@@ -111,9 +111,3 @@ def update_rows(conn: Connection, spec: TableSpec, rows: list[dict[str, Any]]) -
         stmt = t.update().where(t.c[spec.record_key] == sa.bindparam("_id")).values(
             {c: sa.bindparam(c) for c in cols})
         conn.execute(stmt, group)
-
-
-def delete_rows(conn: Connection, spec: TableSpec, ids: list[str]) -> None:
-    t = table(spec, conn)
-    for i in range(0, len(ids), 500):
-        conn.execute(t.delete().where(t.c[spec.record_key].in_(ids[i:i + 500])))

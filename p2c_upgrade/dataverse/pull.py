@@ -166,17 +166,19 @@ def _pull_table(db: Database, client: DataverseClient, spec: TableSpec, page_siz
         reader.shutdown(wait=False, cancel_futures=True)
         bar.close()
     with db.engine.begin() as conn:
-        stale = [r[0] for r in conn.execute(sa.select(state.records.c.record_id).where(
-            state.records.c.tbl == spec.name, state.records.c.generation < generation))]
-        local.delete_rows(conn, spec, stale)
-        for i in range(0, len(stale), 500):
-            conn.execute(state.records.delete().where(state.records.c.tbl == spec.name,
-                                                      state.records.c.record_id.in_(stale[i:i + 500])))
+        # records the org no longer has (not seen in this generation's pages): two set-based
+        # DELETEs, the working rows first, then their pull state
+        stale = (state.records.c.tbl == spec.name, state.records.c.generation < generation)
+        work = local.table(spec, conn)
+        key = work.c[spec.record_key]
+        conn.execute(work.delete().where(key.in_(
+            sa.select(sa.cast(state.records.c.record_id, key.type)).where(*stale))))
+        deleted = conn.execute(state.records.delete().where(*stale)).rowcount
         conn.execute(state.pulls.update().where(state.pulls.c.tbl == spec.name).values(
             state="done", next_link=None, finished_at=now()))
         conn.execute(state.filled.delete().where(state.filled.c.tbl == spec.name))
         conn.execute(state.filled.insert(), [{"tbl": spec.name, "col": c} for c in spec.columns])
-    result.deleted += len(stale)
+    result.deleted += deleted
     result.records[spec.name] = done
 
 

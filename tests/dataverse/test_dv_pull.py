@@ -50,3 +50,18 @@ def test_pull_refuses_a_mapping_to_a_column_the_org_lacks(org, sales_db, tmp_pat
     code, out, err = cli(sales_db, "pull", "--from", org.url, "--config", str(config))
     assert code == 2 and "sync.tasks.Accounts.fields.ORGANIZATIONNAME.source" in err
     assert "nosuchcolumn" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_refresh_removes_what_the_org_deleted(org, work):
+    pull(work, client_for(org), page_size=100)
+    gone = org.sql("SELECT quoteid FROM quote ORDER BY quoteid LIMIT 3")
+    for row in gone:
+        org.sql("DELETE FROM quote WHERE quoteid = ?", (row["quoteid"],))
+    result = pull(work, client_for(org), page_size=100)
+    assert result.deleted == 3
+    assert count(work, "quote") == org.sql("SELECT count(*) AS n FROM quote")[0]["n"]
+    with work.engine.connect() as conn:
+        left = conn.execute(sa.text("SELECT count(*) FROM quote WHERE CAST(quoteid AS VARCHAR(36)) IN "
+                                    "(:a, :b, :c)"), dict(zip("abc", (str(r["quoteid"]).lower() for r in gone),
+                                                               strict=True))).scalar()
+    assert left == 0
