@@ -12,6 +12,7 @@ This module imports nothing of `p2c_upgrade.db.connection` at run time (it is im
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -138,6 +139,19 @@ class SalesDialect:
         """Who lacks a privilege, in an error message."""
         return "this user"
 
+    def digest(self, values: list[Any]) -> sa.ColumnElement[str]:
+        """A digest of these SQL values, one per row, that tells NULL from '' (SQLite: the
+        registered `p2c_digest`, `row_digest`). Compared only with digests made by the same
+        database, so the two dialects need not agree."""
+        return sa.func.p2c_digest(*values, type_=sa.String)
+
+
+def row_digest(*values: Any) -> str:
+    """SQLite's `p2c_digest(...)`: 32 hex digits of the values' Python repr (NULL, '' and 0
+    stay distinct). Only ever compared with digests the same function made."""
+    return hashlib.blake2b(repr(values).encode("utf-8", "surrogatepass"),
+                           digest_size=16).hexdigest()
+
 
 def _sqlite_functions(dbapi_conn: sqlite3.Connection) -> None:
     # rules/keys.py, for sql/sqlite/keys.sql
@@ -148,6 +162,8 @@ def _sqlite_functions(dbapi_conn: sqlite3.Connection) -> None:
         deterministic=True,
     )
     dbapi_conn.create_function("p2c_seqpart", 2, seqpart, deterministic=True)
+    # SalesDialect.digest: the sync's source digest
+    dbapi_conn.create_function("p2c_digest", -1, row_digest, deterministic=True)
 
 
 class SQLiteDialect(SalesDialect):
@@ -242,6 +258,10 @@ class PostgreSQLDialect(SalesDialect):
 
     def cast_param(self, name: str, sql_type: str) -> str:
         return f"CAST(:{name} AS {sql_type})"
+
+    def digest(self, values: list[Any]) -> sa.ColumnElement[str]:
+        """md5 of the row's text form (`ROW(...)::text`: NULL is empty, '' is `""`)."""
+        return sa.func.md5(sa.cast(sa.func.row(*values), sa.Text), type_=sa.String)
 
     def bad_key_params(self, chars: str) -> dict[str, str]:
         return {"bad_chars": chars}

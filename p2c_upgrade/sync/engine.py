@@ -1,7 +1,8 @@
 """The initial full sync: tasks in dependency order, records in key batches, state per record.
 
-Per batch: read up to `batch_size` records with their state (one query), map and validate them
-in Python, skip those whose fingerprint is unchanged since they last synchronized, check keys
+Per batch: read up to `batch_size` records with their state (one query that leaves out, in SQL,
+every record synchronized under the same source digest), map and validate them in Python, skip
+those whose fingerprint is unchanged since they last synchronized, check keys
 against their owners, upsert the rest into the target (one transaction there), then record every
 outcome in the Sales database (one transaction here). On PostgreSQL the writes of one batch
 run in a writer thread while the next batch is read and mapped (the server's work overlaps the
@@ -120,14 +121,16 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
         started = time.perf_counter()
         with translate_errors(db), db.engine.connect() as conn:
             total = source.count_selected(conn, plan, tables)
-            own_state = state.has_records(conn, tgt.target_id, plan.task)
             if plan.task == first_contact_task:
                 for reason, n in source.unselected_contacts(conn, plans, tables).items():
                     ts.skipped += n
                     ts.skipped_reasons[reason] += n
         runner = _TaskRun(db, tgt, plan, tables, config, ts, show_personal_data, statistics)
         runner.sync_run_id = summary.sync_run_id
-        batches = source.key_batches(db, plan, tables, batch_size)
+        statistics.before_task()  # the task's read joins the state table
+        batches = source.key_batches(db, plan, tables, tgt.target_id, runner.mapper.signature,
+                                     batch_size)
+        streamed = 0
         with progress.bar(total=total, desc=plan.task, unit="records") as bar, \
                 contextlib.closing(batches), \
                 ThreadPoolExecutor(max_workers=1, thread_name_prefix="p2c-sync-write") as writer:
@@ -139,20 +142,23 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
             pending: tuple[_Batch, Future[None]] | None = None
             while True:
                 with translate_errors(db):
-                    found = next(batches, None)
-                    if found is not None:
-                        with db.engine.connect() as conn:
-                            rows = source.attach_state(conn, plan, tgt.target_id, found,
-                                                       own_state=own_state)
-                b = runner.prepare(rows) if found is not None else None
+                    rows = next(batches, None)
+                b = runner.prepare(rows) if rows is not None else None
                 if pending is not None:
                     pending[1].result()  # the writer's error, if any, is raised here
                     changed = runner.account(pending[0]) or changed
                     bar.update(pending[0].rows)
+                    streamed += pending[0].rows
                     pending = None
                 if b is None:
                     break
                 pending = (b, writer.submit(runner.write, b) if overlap else _inline(runner.write, b))
+            # The records the key batches left out were synchronized under the same source
+            # digest: unchanged without being read (`source.batch_query`).
+            skipped = max(0, total - streamed)
+            ts.selected += skipped
+            ts.unchanged += skipped
+            bar.update(skipped)
         ts.seconds = time.perf_counter() - started
         progress.log(f"{plan.task}: {ts.selected:,} selected, {ts.inserted:,} inserted, "
                      f"{ts.updated:,} updated, {ts.unchanged:,} unchanged, {ts.failed:,} failed")
@@ -227,17 +233,21 @@ class _TaskRun:
     def prepare(self, rows: Sequence[Mapping[str, Any]]) -> _Batch:
         """Map and validate one key batch, drop unchanged records and key conflicts (reads
         only: the state and target are written by `write`)."""
-        t = self.plan.template
         b = _Batch(rows=len(rows), now=state.now())
         writes = b.writes
         for row in rows:
-            sid = str(row[t.id_column])
+            sid = row["source_id"]
             result = self.mapper.map(row)
             if isinstance(result, Failure):
                 self._failed(b, row, sid, result)
             elif row["state_status"] == state.SYNCED \
                     and row["state_fingerprint"] == result.fingerprint:
                 b.unchanged += 1
+                # the same values from a changed row (or state of an earlier version): record
+                # the new digest so the next sync leaves the record out in SQL
+                b.records.append(self._record(
+                    b, row, sid, state.SYNCED, key=row["state_key_value"],
+                    fold=row["state_key_fold"], fingerprint=result.fingerprint))
             else:
                 writes.append((row, sid, result))
         if writes:
@@ -346,8 +356,10 @@ class _TaskRun:
                 key: str | None,
                 fold: str | None, fingerprint: str | None = None, reason: str | None = None,
                 detail: str | None = None) -> tuple[Any, ...]:
-        """A state row in `state.COLUMNS` order."""
+        """A state row in `state.COLUMNS` order; the source digest is kept with a record
+        written (synced or sent), not with a failure (a failed record is always re-read)."""
         number = text(row[self.plan.template.number_column])
+        digest = row["source_digest"] if status != state.FAILED else None
         return (self.tgt.target_id, self.plan.task, sid, self.plan.entity.name, status, key,
                 fold, fingerprint, reason, detail, number[:64] if number else None,
-                self.sync_run_id, b.now)
+                self.sync_run_id, b.now, digest)

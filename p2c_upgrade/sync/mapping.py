@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.metadata
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from p2c_upgrade.errors import UsageError
@@ -51,6 +55,37 @@ def text(value: Any) -> str | None:
     elif isinstance(value, (int, float, Decimal)):
         value = str(value)
     return str(value).strip(BLANK_CHARS) or None
+
+
+@lru_cache(maxsize=1)
+def _code_signature() -> str:
+    """The text of the code that maps a record (this module, countries, the key rules) and
+    pycountry's version: any change to them makes every source digest differ once."""
+    from p2c_upgrade.rules import keys as key_rules
+    from p2c_upgrade.sync import countries
+
+    digest = hashlib.blake2b(digest_size=16)
+    for module in (sys.modules[__name__], countries, key_rules):
+        try:
+            digest.update(Path(str(module.__file__)).read_bytes())
+        except OSError:  # compiled-only install: the version below still changes per release
+            digest.update(str(module.__name__).encode())
+    for dist in ("p2c-upgrade", "pycountry"):
+        try:
+            digest.update(importlib.metadata.version(dist).encode())
+        except importlib.metadata.PackageNotFoundError:
+            digest.update(dist.encode())
+    return digest.hexdigest()
+
+
+def mapping_signature(plan: TaskPlan, country_codes: str) -> str:
+    """Everything besides the Sales row that decides a record's mapped values: the task, its
+    fields as configured, its value maps, the country code format and the code. The source
+    digest (`source.batch_query`) covers it, so a changed configuration re-maps every record."""
+    text = repr((plan.task, plan.fields, sorted((k, sorted(v.items()))
+                                                for k, v in plan.value_maps.items()),
+                 country_codes, _code_signature()))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -109,6 +144,7 @@ class Mapper:
         self.org_name = self.index.get("ORGANIZATIONNAME")
         self.person_names = [self.index[n] for n in PERSON_NAME_FIELDS if n in self.index]
         self.salt = "\x1f".join((plan.task, *self.names))
+        self.signature = mapping_signature(plan, country_codes)
 
     @staticmethod
     def _apply(value: str | None, resolver: CountryResolver | None,

@@ -2,7 +2,8 @@
 
 `p2c_sync_record` holds one row per (target, task, Sales record): synced with the key it was
 written under and a fingerprint of the row, or failed with its reason. A rerun re-maps every
-record but writes only those whose fingerprint differs, that failed, or were never reached.
+record whose source digest changed (the rest are left out in SQL) and writes only those whose
+fingerprint differs, that failed, or were never reached.
 `p2c_sync_run` keeps each sync's summary for `status`; `p2c_sync_key_owner` who keeps each key
 several records share (`keys.py`).
 """
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from p2c_upgrade.db.connection import Database
-from p2c_upgrade.sync.bulk import insert_rows, select_in
+from p2c_upgrade.sync.bulk import insert_rows
 
 RECORD_TABLE = "p2c_sync_record"
 RUN_TABLE = "p2c_sync_run"
@@ -48,6 +49,8 @@ records = sa.Table(
     sa.Column("number", sa.String(64)),
     sa.Column("sync_run_id", sa.Integer),
     sa.Column("updated_at", sa.DateTime),
+    #: the source digest the record was last written under (`source.batch_query`)
+    sa.Column("source_digest", sa.String(32)),
     sa.Index("ix_p2c_sync_record_key", "key_fold", "entity", "target_id"),
 )
 #: Keys more than one selected record has, and who keeps each: rebuilt from the Sales data at
@@ -75,11 +78,10 @@ runs = sa.Table(
 
 #: the order of a state row's values in `write_records`
 COLUMNS = ("target_id", "task", "source_id", "entity", "status", "key_value", "key_fold",
-           "fingerprint", "reason", "detail", "number", "sync_run_id", "updated_at")
+           "fingerprint", "reason", "detail", "number", "sync_run_id", "updated_at",
+           "source_digest")
 _KEY = ("source_id", "task", "target_id")
 _UPDATABLE = tuple(c for c in COLUMNS if c not in _KEY)
-#: the state a batch needs of a record, in `lookup`'s dicts
-LOOKUP_FIELDS = ("status", "fingerprint", "reason", "detail", "key_value", "key_fold")
 
 
 def now() -> dt.datetime:
@@ -87,7 +89,14 @@ def now() -> dt.datetime:
 
 
 def ensure_tables(db: Database) -> None:
+    """Create the sync's tables; a state table of an earlier version gets `source_digest`
+    (NULL: those records are re-mapped once, then skipped in SQL while unchanged)."""
     _md.create_all(db.engine, checkfirst=True)
+    with db.engine.begin() as conn:
+        have = {c["name"] for c in sa.inspect(conn).get_columns(RECORD_TABLE)}
+        if "source_digest" not in have:
+            conn.execute(sa.text(f"ALTER TABLE {db.quote(RECORD_TABLE)} "
+                                 f"ADD COLUMN {db.quote('source_digest')} VARCHAR(32)"))
 
 
 def write_records(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -95,40 +104,50 @@ def write_records(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     insert_rows(conn, records, COLUMNS, rows, conflict=_KEY, update=_UPDATABLE)
 
 
-def has_records(conn: Connection, target_id: str, task: str) -> bool:
-    """Whether any record of `task` has state for this target (none before its first sync)."""
-    query = sa.select(records.c.source_id).where(
-        records.c.target_id == target_id, records.c.task == task).limit(1)
-    return conn.execute(query).first() is not None
-
-
-def lookup(conn: Connection, target_id: str, task: str, source_ids: list[str]
-           ) -> dict[str, dict[str, Any]]:
-    """State rows of these records (primary-key lookups): source_id -> row."""
-    found = select_in(conn, records, ("source_id", *LOOKUP_FIELDS), "source_id", source_ids,
-                      {"task": task, "target_id": target_id})
-    return {row[0]: dict(zip(LOOKUP_FIELDS, row[1:], strict=True)) for row in found}
-
-
 class Statistics:
     """Keeps PostgreSQL's picture of the state table current while a sync fills it.
 
     Planned on the statistics of an empty table, the key look-up of one 5,000-record batch ran
     a nested loop over the whole state table (167 s of a 196 s sync at 100,000 accounts); with
-    statistics it is an index look-up (37 ms). `ANALYZE` samples at most 30,000 rows, so taking
-    it each time the rows written have doubled costs a few seconds over millions of records."""
+    statistics it is an index look-up (37 ms). `ANALYZE` samples at most 30,000 rows (0.23 s at
+    250,000 state rows), so it runs each time the rows written have doubled, and before a
+    task's read (`before_task`, which joins the state) only when state was written since the
+    last one: an unchanged rerun takes none."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.written = 0
         self.next_at = 1
+        self.since_analyze = 0
+        self.checked = False
 
     def wrote(self, rows: int) -> None:
         self.written += rows
+        self.since_analyze += rows
         if self.db.dialect_impl.analyze_growing_tables and self.written >= self.next_at:
             self.next_at = 2 * self.written
-            with self.db.engine.begin() as conn:
-                conn.exec_driver_sql(f"ANALYZE {self.db.quote(RECORD_TABLE)}")
+            self._analyze()
+
+    def before_task(self) -> None:
+        """Before a task's read: fresh statistics if the state changed since the last
+        `ANALYZE` (the first time, as the server counts changes; then, as this sync wrote)."""
+        if not self.db.dialect_impl.analyze_growing_tables:
+            return
+        stale = self.since_analyze > 0
+        if not self.checked:
+            self.checked = True
+            with self.db.engine.connect() as conn:
+                changed = conn.execute(sa.text(
+                    "SELECT n_mod_since_analyze FROM pg_stat_user_tables "
+                    "WHERE relid = to_regclass(:name)"), {"name": RECORD_TABLE}).scalar()
+            stale = stale or changed is None or changed > 0
+        if stale:
+            self._analyze()
+
+    def _analyze(self) -> None:
+        self.since_analyze = 0
+        with self.db.engine.begin() as conn:
+            conn.exec_driver_sql(f"ANALYZE {self.db.quote(RECORD_TABLE)}")
 
 
 def knows_target(db: Database, target_id: str) -> bool:

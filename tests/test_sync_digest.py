@@ -1,0 +1,125 @@
+"""The source digest: a rerun leaves out, in SQL, every record synchronized under the same
+digest, and maps again exactly those whose inputs changed (their row, their parent account's
+key or state, the configuration, or state written by an earlier version)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from p2c_upgrade.config import parse_config
+from p2c_upgrade.sync import mapping
+
+from conftest import SalesDb
+from sync_fixtures import Targets, account, contact, customers_by_key, execute, load, sync, uid
+
+
+@pytest.fixture
+def mapped(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The ids of the records the sync maps in Python, in order."""
+    seen: list[str] = []
+    original = mapping.Mapper.map
+
+    def spy(self: mapping.Mapper, row: dict) -> object:
+        seen.append(str(row["source_id"]))
+        return original(self, row)
+
+    monkeypatch.setattr(mapping.Mapper, "map", spy)
+    yield seen
+
+
+def _load(db: SalesDb) -> None:
+    load(db, [account(i) for i in range(4)],
+         [contact(i, parent=uid("account", i % 4), parent_type="account", active=i % 2 == 0)
+          for i in range(8)])
+
+
+def _totals(summary: object) -> dict[str, int]:
+    return summary.to_dict()["totals"]  # type: ignore[attr-defined]
+
+
+def test_an_unchanged_rerun_maps_no_record(sales_db: SalesDb, tmp_path: Path,
+                                            mapped: list[str]) -> None:
+    _load(sales_db)
+    target = Targets("sqlite", tmp_path).new()
+    first = sync(sales_db, target, batch_size=3)
+    assert len(mapped) == 12 and _totals(first)["inserted"] == 12
+    mapped.clear()
+    again = sync(sales_db, target, batch_size=3)
+    assert mapped == []
+    assert _totals(again) == {"selected": 12, "inserted": 0, "updated": 0, "unchanged": 12,
+                              "skipped": 0, "failed": 0}
+
+
+def test_a_changed_row_and_the_persons_of_a_renumbered_account_are_mapped_again(
+        sales_db: SalesDb, tmp_path: Path, mapped: list[str]) -> None:
+    _load(sales_db)
+    target = Targets("sqlite", tmp_path).new()
+    sync(sales_db, target)
+    mapped.clear()
+    execute(sales_db, "UPDATE contact SET lastname = 'Lyon' WHERE contactid = :id",
+            id=uid("contact", 0))
+    # account 1's number changes: its contact persons (contacts 1, 5: inactive, under it) carry
+    # its key as ASSOCIATEDCONTACTNUMBER, so they change too though their rows did not
+    execute(sales_db, "UPDATE account SET accountnumber = 'ACC-99999-ZZZZZZ' "
+            "WHERE accountid = :id", id=uid("account", 1))
+    again = sync(sales_db, target)
+    assert sorted(mapped) == sorted([uid("contact", 0), uid("account", 1),
+                                     uid("contact", 1), uid("contact", 5)])
+    totals = _totals(again)
+    assert totals["inserted"] == 1  # the renumbered account is a new customer account
+    assert totals["updated"] == 3 and totals["unchanged"] == 8 and totals["failed"] == 0
+    assert customers_by_key(target)["CON-00000-BBBBBB"]["personlastname"] == "Lyon"
+
+
+def test_a_changed_configuration_maps_the_records_of_the_tasks_it_touches_again(
+        sales_db: SalesDb, tmp_path: Path, mapped: list[str]) -> None:
+    _load(sales_db)
+    target = Targets("sqlite", tmp_path).new()
+    sync(sales_db, target)
+    mapped.clear()
+    # CUSTOMERGROUPID is a Customers V2 field: Accounts and ContactToCustomer, not Contacts
+    config = parse_config({"sync": {"defaults": {"CUSTOMERGROUPID": "77"}}})
+    again = sync(sales_db, target, config)
+    customers = [uid("account", i) for i in range(4)] + [uid("contact", i) for i in (0, 2, 4, 6)]
+    assert sorted(mapped) == sorted(customers)
+    assert _totals(again)["updated"] == 8 and _totals(again)["unchanged"] == 4
+    mapped.clear()
+    sync(sales_db, target, config)
+    assert mapped == []
+
+
+def test_state_without_digests_is_mapped_once_then_left_out(
+        sales_db: SalesDb, tmp_path: Path, mapped: list[str]) -> None:
+    """State written by a version before the digest: the first rerun maps every record, finds
+    it unchanged, writes nothing to the target and records the digest."""
+    _load(sales_db)
+    target = Targets("sqlite", tmp_path).new()
+    sync(sales_db, target)
+    execute(sales_db, "UPDATE p2c_sync_record SET source_digest = NULL")
+    mapped.clear()
+    again = sync(sales_db, target)
+    assert len(mapped) == 12 and _totals(again)["unchanged"] == 12
+    engine = sales_db.engine()
+    with engine.connect() as conn:
+        missing = conn.execute(sa.text(
+            "SELECT count(*) FROM p2c_sync_record WHERE source_digest IS NULL")).scalar_one()
+    engine.dispose()
+    assert missing == 0
+    mapped.clear()
+    sync(sales_db, target)
+    assert mapped == []
+
+
+def test_a_failed_record_is_read_again_on_every_rerun(
+        sales_db: SalesDb, tmp_path: Path, mapped: list[str]) -> None:
+    load(sales_db, [account(0), account(1, address1_country="Atlantis")], [])
+    target = Targets("sqlite", tmp_path).new()
+    sync(sales_db, target)
+    mapped.clear()
+    again = sync(sales_db, target)
+    assert mapped == [uid("account", 1)]
+    assert again.failed_total == 1 and _totals(again)["unchanged"] == 1
