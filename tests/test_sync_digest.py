@@ -92,14 +92,17 @@ def test_a_changed_configuration_maps_the_records_of_the_tasks_it_touches_again(
     assert mapped == []
 
 
-def test_state_without_digests_is_mapped_once_then_left_out(
+def test_state_of_an_earlier_version_is_mapped_once_then_left_out(
         sales_db: SalesDb, tmp_path: Path, mapped: list[str]) -> None:
-    """State written by a version before the digest: the first rerun maps every record, finds
-    it unchanged, writes nothing to the target and records the digest."""
+    """A state table written by a version before the digest (no source_digest column, the
+    retired key index): the first rerun adds the column, drops the index, maps every record,
+    finds it unchanged, writes nothing to the target and records the digest."""
     _load(sales_db)
     target = Targets("sqlite", tmp_path).new()
     sync(sales_db, target)
-    execute(sales_db, "UPDATE p2c_sync_record SET source_digest = NULL")
+    execute(sales_db, "ALTER TABLE p2c_sync_record DROP COLUMN source_digest")
+    execute(sales_db, "CREATE INDEX ix_p2c_sync_record_key "
+            "ON p2c_sync_record (key_fold, entity, target_id)")
     mapped.clear()
     again = sync(sales_db, target)
     assert len(mapped) == 12 and _totals(again)["unchanged"] == 12
@@ -107,8 +110,9 @@ def test_state_without_digests_is_mapped_once_then_left_out(
     with engine.connect() as conn:
         missing = conn.execute(sa.text(
             "SELECT count(*) FROM p2c_sync_record WHERE source_digest IS NULL")).scalar_one()
+        indexes = {i["name"] for i in sa.inspect(conn).get_indexes("p2c_sync_record")}
     engine.dispose()
-    assert missing == 0
+    assert missing == 0 and "ix_p2c_sync_record_key" not in indexes
     mapped.clear()
     sync(sales_db, target)
     assert mapped == []
