@@ -2,11 +2,11 @@
 
 Per batch: read up to `batch_size` records with their state (one query that leaves out, in SQL,
 every record synchronized under the same source digest), map and validate them in Python, skip
-those whose fingerprint is unchanged since they last synchronized, check keys
-against their owners, upsert the rest into the target (one transaction there), then record every
-outcome in the Sales database (one transaction here). On PostgreSQL the writes of one batch
-run in a writer thread while the next batch is read and mapped (the server's work overlaps the
-client's); batches are counted into the summary in key order. Memory holds two batches.
+those whose fingerprint is unchanged since they last synchronized, check keys against their
+owners, upsert the rest into the target (one transaction there), then record every outcome in
+the Sales database (one transaction here). The three stages overlap across batches
+(`pipeline.py`): batch N+1 is prepared while batch N is written to the target and batch N-1's
+state is committed; batches are counted into the summary in key order.
 
 A kill between the two commits is safe: the rerun re-maps the record, finds the target row
 equal and records it as synchronized. Fault injection, for tests only (`p2c_upgrade.upgrade.faults`,
@@ -19,8 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +31,10 @@ from p2c_upgrade.progress import NullProgress, Progress
 from p2c_upgrade.sync import keys, source, state
 from p2c_upgrade.sync.configured import check_configured_columns
 from p2c_upgrade.sync.mapping import Failure, Mapped, Mapper, text
+from p2c_upgrade.sync.pipeline import Pipeline
 from p2c_upgrade.sync.summary import SyncSummary, TaskSummary
 from p2c_upgrade.sync.targets import (
+    DatabaseTarget,
     PackageTarget,
     RowsRejected,
     Target,
@@ -114,6 +115,10 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
     with translate_errors(db), db.engine.begin() as conn:
         keys.build_owners(conn, db, tgt.target_id, plans)
     statistics = state.Statistics(db)
+    # On SQLite the reads and the state writes share the file's lock (the state is written
+    # between reads); the target is written alongside unless it is that same file.
+    state_thread = not db.dialect_impl.long_read_blocks_writers
+    target_thread = state_thread or _separate_file(db, tgt)
     first_contact_task = next((p.task for p in plans if p.template.source == "contact"), None)
     for plan in plans:
         ts = TaskSummary(plan.task, plan.template.template, plan.entity.display_name)
@@ -130,32 +135,16 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
         statistics.before_task()  # the task's read joins the state table
         batches = source.key_batches(db, plan, tables, tgt.target_id, runner.mapper.signature,
                                      batch_size)
-        streamed = 0
         with progress.bar(total=total, desc=plan.task, unit="records") as bar, \
-                contextlib.closing(batches), \
-                ThreadPoolExecutor(max_workers=1, thread_name_prefix="p2c-sync-write") as writer:
-            # One batch is written (target, then state) while the next is read and mapped;
-            # the task's last batch is written before the next task reads its parents' state.
-            # Not on SQLite: the reads and the state writes share the file's lock, and the
-            # reader waited in SQLite's busy handler (measured slower, 2 rounds of 2).
-            overlap = not db.dialect_impl.long_read_blocks_writers
-            pending: tuple[_Batch, Future[None]] | None = None
-            while True:
-                with translate_errors(db):
-                    rows = next(batches, None)
-                b = runner.prepare(rows) if rows is not None else None
-                if pending is not None:
-                    pending[1].result()  # the writer's error, if any, is raised here
-                    changed = runner.account(pending[0]) or changed
-                    bar.update(pending[0].rows)
-                    streamed += pending[0].rows
-                    pending = None
-                if b is None:
-                    break
-                pending = (b, writer.submit(runner.write, b) if overlap else _inline(runner.write, b))
+                contextlib.closing(batches):
+            runner.on_accounted = bar.update
+            Pipeline(runner.prepare, runner.write_target, runner.write_state, runner.account,
+                     target_thread=target_thread, state_thread=state_thread
+                     ).run(_translated(db, batches))
+            changed = changed or runner.changed
             # The records the key batches left out were synchronized under the same source
             # digest: unchanged without being read (`source.batch_query`).
-            skipped = max(0, total - streamed)
+            skipped = max(0, total - runner.streamed)
             ts.selected += skipped
             ts.unchanged += skipped
             bar.update(skipped)
@@ -171,12 +160,26 @@ def _run(db: Database, tgt: Target, plans: list[TaskPlan], tables: dict[str, Any
         _count_rejections(tgt, summary, config.listed_failures)
 
 
-def _inline(write: Callable[[_Batch], None], b: _Batch) -> Future[None]:
-    """`write(b)` run here and now, as a finished future (its error raised here)."""
-    write(b)
-    done: Future[None] = Future()
-    done.set_result(None)
-    return done
+def _translated(db: Database, batches: Iterator[list[dict[str, Any]]]
+                ) -> Iterator[list[dict[str, Any]]]:
+    """The batches, a driver error of a read as a one-line `P2CError`."""
+    while True:
+        with translate_errors(db):
+            rows = next(batches, None)
+        if rows is None:
+            return
+        yield rows
+
+
+def _separate_file(db: Database, tgt: Target) -> bool:
+    """Whether a SQLite Sales database's file is not written by the target: a package (its
+    store is its own file) or a database target in another file."""
+    if isinstance(tgt, PackageTarget):
+        return True
+    if isinstance(tgt, DatabaseTarget) and db.path is not None:
+        other = tgt.db.path
+        return other is not None and other.resolve() != db.path.resolve()
+    return False
 
 
 def _count_rejections(tgt: Target, summary: SyncSummary, limit: int) -> None:
@@ -199,8 +202,8 @@ _Write = tuple[Mapping[str, Any], str, Mapped]  # (row, source id, mapped record
 
 @dataclass
 class _Batch:
-    """One key batch between its phases: `prepare` (reader thread), `write` (writer thread),
-    `account` (reader thread, in batch order)."""
+    """One key batch between its stages (`pipeline.py`): `prepare`, `write_target`,
+    `write_state`, `account` (in batch order)."""
 
     rows: int
     now: dt.datetime
@@ -229,6 +232,10 @@ class _TaskRun:
         self.sync_run_id: int | None = None
         self.statistics = statistics  # shared by the tasks: they fill one state table
         self.deferred = bool(getattr(tgt, "deferred", False))
+        #: records accounted (read and written), whether the target changed, progress
+        self.streamed = 0
+        self.changed = False
+        self.on_accounted: Callable[[int], object] = lambda _rows: None
 
     def prepare(self, rows: Sequence[Mapping[str, Any]]) -> _Batch:
         """Map and validate one key batch, drop unchanged records and key conflicts (reads
@@ -254,10 +261,9 @@ class _TaskRun:
             b.writes = self._drop_key_conflicts(b, writes)
         return b
 
-    def write(self, b: _Batch) -> None:
-        """Upsert the batch into the target (one transaction there), then record every
-        outcome in the Sales database (one transaction here). Runs in the writer thread,
-        overlapped with the `prepare` of the next batch; touches nothing `prepare` reads."""
+    def write_target(self, b: _Batch) -> None:
+        """Upsert the batch into the target (one transaction there) and make the state rows
+        of what was written (`pipeline`: in the target thread)."""
         writes = b.writes
         if writes:
             counts, writes = self._upsert(b, writes)
@@ -272,6 +278,10 @@ class _TaskRun:
             for row, sid, m in writes:
                 b.records.append(self._record(b, row, sid, status, key=m.key, fold=m.key_fold,
                                               fingerprint=m.fingerprint))
+
+    def write_state(self, b: _Batch) -> None:
+        """Record every outcome of the batch in the Sales database (one transaction), after
+        the batch's target commit (`pipeline`: the state stage)."""
         faults.checkpoint(STEP, "before-commit")
         if b.records:
             with translate_errors(self.db):
@@ -280,9 +290,11 @@ class _TaskRun:
                 self.statistics.wrote(len(b.records))
         faults.checkpoint(STEP, "after-commit")
 
-    def account(self, b: _Batch) -> bool:
+    def account(self, b: _Batch) -> None:
         """Count a written batch into the task's summary, in batch order (so the listed
-        failures are the same on every run); True when the target changed."""
+        failures are the same on every run); `changed` once the target changed."""
+        self.streamed += b.rows
+        self.on_accounted(b.rows)
         ts = self.ts
         ts.selected += b.rows
         ts.unchanged += b.unchanged + b.counts.unchanged
@@ -290,13 +302,8 @@ class _TaskRun:
         ts.updated += b.counts.updated
         for entry in b.failures:
             ts.add_failure(entry, self.limit)
-        return bool(b.counts.inserted or b.counts.updated)
+        self.changed = self.changed or bool(b.counts.inserted or b.counts.updated)
 
-    def batch(self, rows: Sequence[Mapping[str, Any]]) -> bool:
-        """Process one key batch without overlap; True when the target changed."""
-        b = self.prepare(rows)
-        self.write(b)
-        return self.account(b)
 
     def _upsert(self, b: _Batch, writes: list[_Write]
                 ) -> tuple[UpsertCounts, list[_Write]]:
