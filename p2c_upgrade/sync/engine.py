@@ -239,7 +239,7 @@ class _TaskRun:
 
     def prepare(self, rows: Sequence[Mapping[str, Any]]) -> _Batch:
         """Map and validate one key batch, drop unchanged records and key conflicts (reads
-        only: the state and target are written by `write`)."""
+        only: the target and state are written by `write_target` and `write_state`)."""
         b = _Batch(rows=len(rows), now=state.now())
         writes = b.writes
         for row in rows:

@@ -168,6 +168,8 @@ def key_batches(db: Database, plan: TaskPlan, tables: dict[str, sa.Table], targe
             return
         after = found[-1][t.id_column]
         yield found
+        if len(found) < size:  # the last batch: a further query would scan to the end again
+            return
 
 
 def unselected_contacts(conn: Connection, plans: list[TaskPlan], tables: dict[str, sa.Table]
