@@ -21,13 +21,13 @@ from sync_fixtures import Targets, account, contact, customers_by_key, execute, 
 def mapped(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The ids of the records the sync maps in Python, in order."""
     seen: list[str] = []
-    original = mapping.Mapper.map
+    original = mapping.Mapper.map_batch
 
-    def spy(self: mapping.Mapper, row: dict) -> object:
-        seen.append(str(row["source_id"]))
-        return original(self, row)
+    def spy(self: mapping.Mapper, rows: list[dict]) -> object:
+        seen.extend(str(row["source_id"]) for row in rows)
+        return original(self, rows)
 
-    monkeypatch.setattr(mapping.Mapper, "map", spy)
+    monkeypatch.setattr(mapping.Mapper, "map_batch", spy)
     yield seen
 
 

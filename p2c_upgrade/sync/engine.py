@@ -242,9 +242,8 @@ class _TaskRun:
         only: the target and state are written by `write_target` and `write_state`)."""
         b = _Batch(rows=len(rows), now=state.now())
         writes = b.writes
-        for row in rows:
+        for row, result in zip(rows, self.mapper.map_batch(rows), strict=True):
             sid = row["source_id"]
-            result = self.mapper.map(row)
             if isinstance(result, Failure):
                 self._failed(b, row, sid, result)
             elif row["state_status"] == state.SYNCED \

@@ -124,7 +124,10 @@ def batch_query(db: Database, plan: TaskPlan, tables: dict[str, sa.Table], targe
     digest = db.dialect_impl.digest(inputs, db.engine.dialect.server_version_info)
     cols += [own.c[f].label(f"state_{f}") for f in STATE_FIELDS]
     cols.append(digest.label("source_digest"))
-    unchanged = sa.and_(own.c.status == state.SYNCED, own.c.source_digest == digest)
+    # CASE, not AND: the digest is computed for the filter only where the record has synced
+    # (SQLite evaluates both sides of an AND with a NULL; a first sync then computed it twice)
+    unchanged = sa.case((own.c.status == state.SYNCED, own.c.source_digest == digest),
+                        else_=sa.false())
     query = sa.select(*cols).select_from(joined).where(
         *selection(plan, src), sa.not_(sa.func.coalesce(unchanged, sa.false())))
     if not first:
