@@ -74,6 +74,8 @@ def count_selected(conn: Connection, plan: TaskPlan, tables: dict[str, sa.Table]
     return int(conn.execute(query).scalar_one())
 
 
+#: PostgreSQL's work_mem for a task's streaming read (server memory, for its one sort)
+SORT_MEMORY = "64MB"
 #: the state columns a batch row carries (`state_<name>`), from the record's own state row
 STATE_FIELDS = ("status", "fingerprint", "reason", "detail", "key_value", "key_fold",
                 "source_digest")
@@ -152,7 +154,10 @@ def key_batches(db: Database, plan: TaskPlan, tables: dict[str, sa.Table], targe
     if not db.dialect_impl.long_read_blocks_writers:
         with db.engine.connect() as conn:
             conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")  # the whole result
-            result = conn.execution_options(stream_results=True, max_row_buffer=size).execute(
+            # the task's one sort in memory (the server's default 4 MB spilled it to disk:
+            # 15 MB for 76,000 contact persons; reads 8% faster)
+            conn.exec_driver_sql(f"SET LOCAL work_mem = '{SORT_MEMORY}'")
+            result = conn.execution_options(yield_per=size).execute(
                 batch_query(db, plan, tables, target_id, signature, None, first=True))
             names = list(result.keys())
             for part in result.partitions(size):
