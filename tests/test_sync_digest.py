@@ -127,3 +127,24 @@ def test_a_failed_record_is_read_again_on_every_rerun(
     again = sync(sales_db, target)
     assert mapped == [uid("account", 1)]
     assert again.failed_total == 1 and _totals(again)["unchanged"] == 1
+
+
+def test_a_mapped_column_of_any_type_is_digested(sales_db: SalesDb, tmp_path: Path,
+                                                  mapped: list[str]) -> None:
+    """A configuration may map a Sales column of a type without a hash function (json on
+    PostgreSQL): the digest still works, and a change in that column is seen."""
+    column_type = "json" if sales_db.kind == "postgresql" else "TEXT"
+    load(sales_db, [account(0), account(1)], [])
+    execute(sales_db, f"ALTER TABLE account ADD COLUMN street_doc {column_type}")
+    execute(sales_db, "UPDATE account SET street_doc = '{\"line\": \"Main\"}'")
+    config = parse_config({"sync": {"tasks": {"Accounts": {
+        "fields": {"ADDRESSSTREET": {"source": "street_doc"}}}}}})
+    target = Targets("sqlite", tmp_path).new()
+    sync(sales_db, target, config)
+    mapped.clear()
+    execute(sales_db, "UPDATE account SET street_doc = '{\"line\": \"High\"}' "
+            "WHERE accountid = :id", id=uid("account", 1))
+    again = sync(sales_db, target, config)
+    assert mapped == [uid("account", 1)]
+    assert _totals(again)["updated"] == 1 and _totals(again)["unchanged"] == 1
+    assert "High" in customers_by_key(target)["ACC-00001-AAAAAA"]["addressstreet"]

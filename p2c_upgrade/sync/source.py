@@ -123,7 +123,7 @@ def batch_query(db: Database, plan: TaskPlan, tables: dict[str, sa.Table], targe
             pstate.c.source_id == sa.cast(parent.c.accountid, sa.String),
             pstate.c.task == t.parent_task, pstate.c.target_id == target_id))
         inputs += [*extra, parent.c.accountid, pstate.c.status, pstate.c.key_value]
-    digest = db.dialect_impl.digest(inputs, db.engine.dialect.server_version_info)
+    digest = db.dialect_impl.digest(inputs)
     cols += [own.c[f].label(f"state_{f}") for f in STATE_FIELDS]
     cols.append(digest.label("source_digest"))
     # CASE, not AND: the digest is computed for the filter only where the record has synced
