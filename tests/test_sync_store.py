@@ -8,6 +8,7 @@ import csv
 import io
 import itertools
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from p2c_upgrade.sync.entities import CUSTOMERS
 from p2c_upgrade.sync.targets import DatabaseTarget, RowsRejected, TargetRow, UpsertCounts
 from p2c_upgrade.sync.targets import database as database_module
-from p2c_upgrade.sync.targets.package import _write_csv
+from p2c_upgrade.sync.targets.package import ZIP_LEVEL, _write_csv
 
 from conftest import require_pg
 from sync_fixtures import Targets
@@ -139,8 +140,11 @@ def test_csv_bytes_do_not_depend_on_the_chunks(tmp_path: Path, chunk: int) -> No
         _write_csv(zf, CUSTOMERS, fields, take, len(rows) - 2, chunk=chunk)
     with zipfile.ZipFile(tmp_path / "p.zip") as zf:
         data = zf.read(CUSTOMERS.file_name)
-        assert zf.getinfo(CUSTOMERS.file_name).compress_type == zipfile.ZIP_DEFLATED
+        info = zf.getinfo(CUSTOMERS.file_name)
     assert data == csv_row_by_row(fields, rows[:-2])
+    deflate = zlib.compressobj(ZIP_LEVEL, zlib.DEFLATED, -15)  # raw deflate, as zip entries
+    assert info.compress_type == zipfile.ZIP_DEFLATED
+    assert info.compress_size == len(deflate.compress(data) + deflate.flush())
     assert take(5) == rows[-2:], "exactly `count` rows taken"
 
 

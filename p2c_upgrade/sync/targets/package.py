@@ -229,7 +229,9 @@ def plan_parts(customers: int, persons: int, max_rows: int) -> list[Part]:
 def _info(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
-    info._compresslevel = ZIP_LEVEL  # type: ignore[attr-defined]  # what ZipFile.open reads
+    # what `ZipFile.open(info, "w")` deflates at: public since Python 3.13, private before
+    public = hasattr(zipfile.ZipInfo, "compress_level")
+    setattr(info, "compress_level" if public else "_compresslevel", ZIP_LEVEL)
     info.external_attr = 0o644 << 16
     return info
 
