@@ -8,9 +8,10 @@ database's sync state to this very database: a new, empty target gets a new id.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,8 @@ class DatabaseTarget:
         self.tables = tables
         self.target_id = target_id
         self.description = description
+        #: table name -> whether its last batch was all new keys (see `_insert_all`)
+        self._all_new: dict[str, bool] = {}
 
     @classmethod
     def open(cls, url: str) -> DatabaseTarget:
@@ -104,29 +107,17 @@ class DatabaseTarget:
         t = self.tables[entity.name]
         names = tuple(f.lower() for f in fields)
         written = (*names, "p2c_task", "p2c_source_id")
-        counts = UpsertCounts()
         with translate_errors(self.db), _rejections(self.db), self.db.engine.begin() as conn:
-            existing = {row[0]: tuple(row[1:]) for row in select_in(
-                conn, t, ("p2c_key", *written), "p2c_key", [r.key_fold for r in rows])}
-            inserts: list[tuple[Any, ...]] = []
-            updates: list[tuple[Any, ...]] = []
-            for r in rows:
-                new = (*r.values, r.task, r.source_id)
-                old = existing.get(r.key_fold)
-                if old is None:
-                    inserts.append((r.key_fold, *new))
-                elif old != new:
-                    updates.append((*new, r.key_fold))
-                else:
-                    counts.unchanged += 1
-            insert_rows(conn, t, ("p2c_key", *written), inserts)
-            update_rows(conn, t, "p2c_key", written, updates)
-            if inserts or updates:
+            counts = None
+            if self._all_new.get(t.name, True):
+                counts = _insert_all(conn, t, written, rows)
+            if counts is None:
+                counts = _upsert_rows(conn, t, written, rows)
+            self._all_new[t.name] = counts.inserted == len(rows)
+            if counts.inserted or counts.updated:
                 gen = self.tables[TARGET_ID_TABLE].c.generation
                 conn.execute(self.tables[TARGET_ID_TABLE].update().values(
                     generation=sa.func.coalesce(gen, 0) + 1))
-        counts.inserted = len(inserts)
-        counts.updated = len(updates)
         return counts
 
     def generation(self) -> int:
@@ -159,11 +150,82 @@ class DatabaseTarget:
                 yield tuple(row[1:])
             last = rows[-1][0]
 
+    @contextmanager
+    def reading(self, entity: Entity, fields: tuple[str, ...], batch: int = 5000
+                ) -> Iterator[Callable[[int], list[tuple[str | None, ...]]]]:
+        """`take(n)`: the entity's next (at most) `n` rows in key order, `fields` in order; an
+        empty list at the end. Memory holds what the caller takes.
+
+        SQLite: one statement on one connection for the whole read, rows as the driver's tuples
+        (keyset batches and SQLAlchemy's rows cost more than SQLite's scan: a package render's
+        1.2 of 2.4 s at 100,000 accounts). Its snapshot is the contents when the read starts:
+        the package renders after the last upsert, from the one process that writes the store.
+        Other databases: `iter_rows`."""
+        t = self.tables[entity.name]
+        if self.db.dialect_impl.name != "sqlite":
+            rows = self.iter_rows(entity, fields, batch)
+            yield lambda n: list(itertools.islice(rows, n))
+            return
+        sql = (f"SELECT {', '.join(self.db.quote(f.lower()) for f in fields)} "
+               f"FROM {self.db.quote(t.name)} ORDER BY {self.db.quote('p2c_key')}")
+        with translate_errors(self.db), self.db.engine.connect() as conn:
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(sql)
+                yield cursor.fetchmany
+            finally:
+                cursor.close()
+
     def finish(self, columns: dict[str, tuple[str, ...]], changed: bool) -> dict[str, Any]:
         return {"kind": self.kind, "target": self.description, "rows": self.row_counts()}
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def _insert_all(conn: sa.Connection, t: sa.Table, written: tuple[str, ...],
+                rows: list[TargetRow]) -> UpsertCounts | None:
+    """The batch as plain INSERTs inside a savepoint, without looking its keys up first: every
+    row inserted (counts exact: all new), or None with nothing written when a key is already
+    there or twice in the batch (the INSERT fails on the primary key; the savepoint is rolled
+    back) or any other row fails, for `_upsert_rows` to redo the batch and raise what it raises.
+
+    `DatabaseTarget.upsert` tries it only while the table's last batch was all new keys (a
+    first sync; a resumed one once past the rows it had written), so a batch of known keys
+    costs one failed INSERT at most once in a row. What it saves is the look-up of every key,
+    which finds none in a first sync (profiled at 100,000 accounts: 1.0 of the store's 4.8 s
+    while the sync's main thread runs beside it)."""
+    try:
+        with conn.begin_nested():
+            insert_rows(conn, t, ("p2c_key", *written),
+                        [(r.key_fold, *r.values, r.task, r.source_id) for r in rows])
+    except DATA_ERRORS:
+        return None
+    return UpsertCounts(inserted=len(rows))
+
+
+def _upsert_rows(conn: sa.Connection, t: sa.Table, written: tuple[str, ...],
+                 rows: list[TargetRow]) -> UpsertCounts:
+    """The general upsert: look the keys up, compare in Python, insert and update apart."""
+    counts = UpsertCounts()
+    existing = {row[0]: tuple(row[1:]) for row in select_in(
+        conn, t, ("p2c_key", *written), "p2c_key", [r.key_fold for r in rows])}
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    for r in rows:
+        new = (*r.values, r.task, r.source_id)
+        old = existing.get(r.key_fold)
+        if old is None:
+            inserts.append((r.key_fold, *new))
+        elif old != new:
+            updates.append((*new, r.key_fold))
+        else:
+            counts.unchanged += 1
+    insert_rows(conn, t, ("p2c_key", *written), inserts)
+    update_rows(conn, t, "p2c_key", written, updates)
+    counts.inserted = len(inserts)
+    counts.updated = len(updates)
+    return counts
 
 
 @contextmanager

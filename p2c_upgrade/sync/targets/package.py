@@ -17,12 +17,13 @@ only its own files (`package_dir`).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,15 @@ STORE_NAME = ".p2c-package-store.sqlite"
 INDEX_NAME = ".p2c-package-index.json"
 ZIP_PREFIX = "p2c-initial-sync-"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+#: zlib level of the zip entries: 4 deflates the CSV files 3.4 times faster than zlib's default 6
+#: (measured on 35 MB of UTF-16 CSV: 0.25 s against 0.84 s) for 5-8% larger zips. The bytes
+#: follow from the rows and this level (and the zlib build), as before.
+ZIP_LEVEL = 4
 
 #: (entity, offset, rows) per zip part
 Part = list[tuple[Entity, int, int]]
+#: the next (at most) n rows of an entity, in key order (`DatabaseTarget.reading`)
+Take = Callable[[int], list[tuple[str | None, ...]]]
 
 
 class PackageTarget:
@@ -140,22 +147,25 @@ class PackageTarget:
 
     def _render(self, parts: list[Part], names: list[str], columns: dict[str, tuple[str, ...]]
                 ) -> None:
-        streams: dict[str, Iterator[tuple[str | None, ...]]] = {
-            e.name: self.store.iter_rows(e, columns.get(e.name, (e.key,)), self.batch_size)
-            for e in (CUSTOMERS, CONTACT_PERSONS)
-        }
         total = len(parts)
         width = _width(total)
-        for number, (part, name) in enumerate(zip(parts, names, strict=True), start=1):
-            group = f"{self.label} {number:0{width}d} of {total:0{width}d}"
-            with atomic_file(self.directory, name) as handle, \
-                    zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                entities = [(e, columns.get(e.name, (e.key,))) for e, _, _ in part]
-                _add(zf, "Manifest.xml", manifest.manifest(group, entities))
-                _add(zf, "PackageHeader.xml", manifest.package_header(group))
-                for entity, _offset, rows in part:
-                    fields = columns.get(entity.name, (entity.key,))
-                    _write_csv(zf, entity, fields, streams[entity.name], rows)
+        with contextlib.ExitStack() as stack:
+            takes: dict[str, Take] = {
+                e.name: stack.enter_context(self.store.reading(
+                    e, columns.get(e.name, (e.key,)), self.batch_size))
+                for e in (CUSTOMERS, CONTACT_PERSONS)
+            }
+            for number, (part, name) in enumerate(zip(parts, names, strict=True), start=1):
+                group = f"{self.label} {number:0{width}d} of {total:0{width}d}"
+                with atomic_file(self.directory, name) as handle, \
+                        zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                    entities = [(e, columns.get(e.name, (e.key,))) for e, _, _ in part]
+                    _add(zf, "Manifest.xml", manifest.manifest(group, entities))
+                    _add(zf, "PackageHeader.xml", manifest.package_header(group))
+                    for entity, _offset, rows in part:
+                        fields = columns.get(entity.name, (entity.key,))
+                        _write_csv(zf, entity, fields, takes[entity.name], rows,
+                                   self.batch_size)
 
     def _index(self) -> dict[str, Any]:
         try:
@@ -219,6 +229,9 @@ def plan_parts(customers: int, persons: int, max_rows: int) -> list[Part]:
 def _info(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
+    # what `ZipFile.open(info, "w")` deflates at: public since Python 3.13, private before
+    public = hasattr(zipfile.ZipInfo, "compress_level")
+    setattr(info, "compress_level" if public else "_compresslevel", ZIP_LEVEL)
     info.external_attr = 0o644 << 16
     return info
 
@@ -227,23 +240,32 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
     zf.writestr(_info(name), data)
 
 
-def _write_csv(zf: zipfile.ZipFile, entity: Entity, fields: tuple[str, ...],
-               rows: Iterator[tuple[str | None, ...]], count: int) -> None:
-    """UTF-16LE with a BOM, as the manifest's source format CSV-Unicode declares (Data
-    management reads the `-Unicode` formats as UTF-16; a UTF-8 file fails with DMF1966), CRLF,
-    upper-case headers."""
+def _write_csv(zf: zipfile.ZipFile, entity: Entity, fields: tuple[str, ...], take: Take,
+               count: int, chunk: int = 5000) -> None:
+    """The next `count` rows of `take` as the entity's CSV file: UTF-16LE with a BOM, as the
+    manifest's source format CSV-Unicode declares (Data management reads the `-Unicode` formats
+    as UTF-16; a UTF-8 file fails with DMF1966), CRLF, upper-case headers; None as empty.
+
+    Written `chunk` rows at a time (the sync's batch size: memory holds a batch, as the sync
+    does): csv into a string, encoded in one call, one write into the zip's deflate stream (a
+    text wrapper and a call per row cost more than the deflate: profiled, 1.2 of a render's
+    2.4 s). Deflate's output depends on the bytes, not on how the writes cut them, so the zip
+    is the same as one written row by row."""
     with zf.open(_info(entity.file_name), "w") as raw:
-        raw.write(codecs.BOM_UTF16_LE)
-        out = io.TextIOWrapper(raw, encoding="utf-16-le", newline="")
-        writer = csv.writer(out, lineterminator="\r\n")
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow(fields)
-        for _ in range(count):
-            row = next(rows, None)
-            if row is None:
+        raw.write(codecs.BOM_UTF16_LE + text.getvalue().encode("utf-16-le"))
+        left = count
+        while left:
+            rows = take(min(chunk, left))
+            if not rows:
                 raise P2CError(f"the package store changed while rendering {entity.file_name}")
-            writer.writerow(["" if v is None else v for v in row])
-        out.flush()
-        out.detach()
+            text.seek(0)
+            text.truncate()
+            writer.writerows(rows)  # None is written as an empty field
+            raw.write(text.getvalue().encode("utf-16-le"))
+            left -= len(rows)
 
 
 def _sha256(path: Path) -> str:
