@@ -148,3 +148,31 @@ def test_a_mapped_column_of_any_type_is_digested(sales_db: SalesDb, tmp_path: Pa
     assert mapped == [uid("account", 1)]
     assert _totals(again)["updated"] == 1 and _totals(again)["unchanged"] == 1
     assert "High" in customers_by_key(target)["ACC-00001-AAAAAA"]["addressstreet"]
+
+
+SYNC_GRANTS = [
+    "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}",
+    "GRANT INSERT, UPDATE, DELETE ON {schema}.p2c_sync_record, {schema}.p2c_sync_run, "
+    "{schema}.p2c_sync_key_owner TO {role}",
+    "GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
+    "GRANT TEMPORARY ON DATABASE test TO {role}",
+]
+
+
+def test_state_of_an_earlier_version_needs_its_owner_once(pg_db: SalesDb, tmp_path: Path) -> None:
+    """The one-time column needs the state table's owner: another role gets one line that
+    says so (runbooks/initial-sync-and-sync-errors.md) and nothing is written."""
+    from test_hostile_privileges import role
+    from test_undo_support import invoke
+
+    load(pg_db, [account(0)], [])
+    target = Targets("sqlite", tmp_path).new()
+    sync(pg_db, target)
+    execute(pg_db, "ALTER TABLE p2c_sync_record DROP COLUMN source_digest")
+    with role(pg_db, SYNC_GRANTS) as args:
+        result = invoke(["sync", *args, "--target", target, "--no-progress"])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "owner" in lines[0] and "p2c_sync_record" in lines[0], lines
+    again = sync(pg_db, target)  # the owner
+    assert _totals(again)["unchanged"] == 1
