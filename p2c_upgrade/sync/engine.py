@@ -310,8 +310,13 @@ class _TaskRun:
         again until each refused record fails alone (`target_rejected`, the target's message
         as the detail) and the others are written. Returns the counts and what was written."""
         try:
+            # a record last written under another key (renumbered; the key a failure keeps is
+            # the one it was written under) takes its old row away (`TargetRow.previous_key`)
             return self.tgt.upsert(self.plan.entity, self.plan.field_names, [
-                TargetRow(m.key_fold, m.values, self.plan.task, sid) for _, sid, m in writes
+                TargetRow(m.key_fold, m.values, self.plan.task, sid,
+                          row["state_key_fold"] if row["state_key_fold"] not in (None, m.key_fold)
+                          else None)
+                for row, sid, m in writes
             ]), writes
         except RowsRejected as exc:
             if len(writes) == 1:

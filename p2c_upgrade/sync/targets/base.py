@@ -24,6 +24,9 @@ class TargetRow:
     values: tuple[str | None, ...]
     task: str
     source_id: str
+    #: the key the record was last written under, when it is another: the target removes the
+    #: row there if it is still this record's (a renumbered record leaves no row behind)
+    previous_key: str | None = None
 
 
 @dataclass

@@ -114,7 +114,8 @@ class DatabaseTarget:
             if counts is None:
                 counts = _upsert_rows(conn, t, written, rows)
             self._all_new[t.name] = counts.inserted == len(rows)
-            if counts.inserted or counts.updated:
+            moved = _release(conn, t, rows)
+            if counts.inserted or counts.updated or moved:
                 gen = self.tables[TARGET_ID_TABLE].c.generation
                 conn.execute(self.tables[TARGET_ID_TABLE].update().values(
                     generation=sa.func.coalesce(gen, 0) + 1))
@@ -181,6 +182,23 @@ class DatabaseTarget:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def _release(conn: sa.Connection, t: sa.Table, rows: list[TargetRow]) -> bool:
+    """Remove the rows renumbered records left under their previous key, each only while it is
+    still that record's (another record may have taken the key over, in this batch or an
+    earlier one); after the batch's upsert, in its transaction. True when a row was asked to
+    go (the generation then moves, so a package is rendered again)."""
+    gone = [(r.previous_key, r.task, r.source_id) for r in rows if r.previous_key is not None]
+    if not gone:
+        return False
+    d = conn.dialect
+    mark = dialect_for(d.name).placeholder
+    q = dialect_for(d.name).quote
+    conn.exec_driver_sql(
+        f"DELETE FROM {q(t.name)} WHERE {q('p2c_key')} = {mark} AND {q('p2c_task')} = {mark} "
+        f"AND {q('p2c_source_id')} = {mark}", gone)
+    return True
 
 
 def _insert_all(conn: sa.Connection, t: sa.Table, written: tuple[str, ...],
