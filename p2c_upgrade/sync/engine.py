@@ -303,7 +303,6 @@ class _TaskRun:
             ts.add_failure(entry, self.limit)
         self.changed = self.changed or bool(b.counts.inserted or b.counts.updated)
 
-
     def _upsert(self, b: _Batch, writes: list[_Write]
                 ) -> tuple[UpsertCounts, list[_Write]]:
         """Write to the target; when it refuses the batch on its rows' data, write the halves

@@ -145,11 +145,10 @@ def key_batches(db: Database, plan: TaskPlan, tables: dict[str, sa.Table], targe
 
     PostgreSQL: one query streamed from a server-side cursor (one read transaction, planned
     for the whole result on current statistics of the state table, `state.Statistics`: hash
-    joins and one sort,
-    where per-batch queries each walked the key index and probed the parent account row by
-    row: 0.75 s against 9 s for 76,000 contact persons). SQLite: a query per batch after the
-    last key (a reader holding its lock for the whole task would block the state writes to
-    the same file); its joins are primary-key look-ups."""
+    joins and one sort, where per-batch queries each walked the key index and probed the
+    parent account row by row: 0.75 s against 9 s for 76,000 contact persons). SQLite: a
+    query per batch after the last key (a reader holding its lock for the whole task would
+    block the state writes to the same file); its joins are primary-key look-ups."""
     t = plan.template
     if not db.dialect_impl.long_read_blocks_writers:
         with db.engine.connect() as conn:
