@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib.metadata
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -54,6 +55,8 @@ def text(value: Any) -> str | None:
         value = value.isoformat()
     elif isinstance(value, (int, float, Decimal)):
         value = str(value)
+    elif isinstance(value, (dict, list)):  # a json/jsonb column, parsed by the driver: its JSON
+        value = json.dumps(value, ensure_ascii=False)
     return str(value).strip(BLANK_CHARS) or None
 
 
