@@ -177,12 +177,10 @@ class Mapper:
                 columns.append([step.constant if step.constant is not None else default] * n)
                 continue
             k = step.row_key
-            raw = [row[k] for row in rows]
             if step.is_key:  # trailing blanks only
-                vals = [key_text(v) if type(v) is str else text(v) for v in raw]
+                vals = [key_text(v) if type(v) is str else text(v) for v in (r[k] for r in rows)]
             else:
-                vals = [(v.strip(BLANK_CHARS) or None) if type(v) is str else text(v)
-                        for v in raw]
+                vals = [text(r[k]) for r in rows]
             if step.resolver is not None:
                 vals = self._resolve(step, vals, country)
             elif step.value_map is not None:
