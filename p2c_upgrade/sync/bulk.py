@@ -96,6 +96,17 @@ def update_rows(conn: Connection, table: sa.Table, key: str, cols: Sequence[str]
     conn.exec_driver_sql(sql, [tuple(r) for r in rows])
 
 
+def delete_rows(conn: Connection, table: sa.Table, cols: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """Delete the rows whose `cols` equal each of `rows` (tuples in `cols` order)."""
+    if not rows:
+        return
+    d = conn.dialect
+    mark = dialect_for(d.name).placeholder
+    where = " AND ".join(f"{_q(d, c)} = {mark}" for c in cols)
+    conn.exec_driver_sql(f"DELETE FROM {_q(d, table.name)} WHERE {where}", [tuple(r) for r in rows])
+
+
 def select_in(conn: Connection, table: sa.Table, cols: Sequence[str], key: str,
               values: Sequence[str], where: dict[str, Any] | None = None
               ) -> Iterator[Sequence[Any]]:

@@ -28,7 +28,7 @@ from p2c_upgrade.db.connection import (
 )
 from p2c_upgrade.db.dialects import dialect_for
 from p2c_upgrade.errors import UsageError
-from p2c_upgrade.sync.bulk import insert_rows, select_in, update_rows
+from p2c_upgrade.sync.bulk import delete_rows, insert_rows, select_in, update_rows
 from p2c_upgrade.sync.entities import ENTITIES, Entity
 from p2c_upgrade.sync.targets.base import RowsRejected, TargetRow, UpsertCounts
 
@@ -190,15 +190,8 @@ def _release(conn: sa.Connection, t: sa.Table, rows: list[TargetRow]) -> bool:
     earlier one); after the batch's upsert, in its transaction. True when a row was asked to
     go (the generation then moves, so a package is rendered again)."""
     gone = [(r.previous_key, r.task, r.source_id) for r in rows if r.previous_key is not None]
-    if not gone:
-        return False
-    d = conn.dialect
-    mark = dialect_for(d.name).placeholder
-    q = dialect_for(d.name).quote
-    conn.exec_driver_sql(
-        f"DELETE FROM {q(t.name)} WHERE {q('p2c_key')} = {mark} AND {q('p2c_task')} = {mark} "
-        f"AND {q('p2c_source_id')} = {mark}", gone)
-    return True
+    delete_rows(conn, t, ("p2c_key", "p2c_task", "p2c_source_id"), gone)
+    return bool(gone)
 
 
 def _insert_all(conn: sa.Connection, t: sa.Table, written: tuple[str, ...],
