@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from p2c_upgrade.db import sqlfiles
 from p2c_upgrade.db.connection import Database
 from p2c_upgrade.sync.bulk import insert_rows
 
@@ -147,9 +148,9 @@ class Statistics:
         if not self.checked:
             self.checked = True
             with self.db.engine.connect() as conn:
-                changed = conn.execute(sa.text(
-                    "SELECT n_mod_since_analyze FROM pg_stat_user_tables "
-                    "WHERE relid = to_regclass(:name)"), {"name": RECORD_TABLE}).scalar()
+                changed = conn.execute(sa.text(sqlfiles.statement(
+                    self.db.dialect, "sync", "state_changes_since_analyze")),
+                    {"name": RECORD_TABLE}).scalar()
             stale = stale or changed is None or changed > 0
         if stale:
             self._analyze()

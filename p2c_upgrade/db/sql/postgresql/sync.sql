@@ -30,3 +30,8 @@ FROM (
     FROM ({candidates}) c
 ) o
 WHERE o.holders > 1 AND o.place = 1
+
+-- name: state_changes_since_analyze
+-- Rows of the sync state changed since its last ANALYZE (sync/state.py, Statistics.before_task);
+-- NULL when the server has no statistics for it yet.
+SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relid = to_regclass(:name)
